@@ -1,0 +1,3 @@
+from litfashion.callbacks.prediction_writer import PredictionWriter
+
+__all__ = ["PredictionWriter"]

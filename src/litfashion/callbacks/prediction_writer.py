@@ -1,0 +1,63 @@
+"""Writes ``predict`` results to a CSV file: one row per sample with class index, name and probability."""
+
+import csv
+from pathlib import Path
+from typing import Any
+
+from lightning.pytorch import LightningModule, Trainer
+from lightning.pytorch.callbacks import BasePredictionWriter
+
+
+class PredictionWriter(BasePredictionWriter):
+    """Streams predictions to ``output`` (default: ``predictions.csv`` in the run's log directory).
+
+    Rows name each sample by its dataset index, or by its file when the dataset has ``sample_names``.
+    Under DDP each rank writes its own ``-rank{N}`` file, since samples are sharded across ranks.
+    """
+
+    def __init__(self, output: str | None = None) -> None:
+        super().__init__(write_interval="batch")
+        self.output = output
+        self.path: Path | None = None
+        self._file: Any = None
+        self._writer: Any = None
+
+    def on_predict_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        path = Path(self.output) if self.output else Path(trainer.log_dir or ".") / "predictions.csv"
+        if trainer.world_size > 1:
+            path = path.with_name(f"{path.stem}-rank{trainer.global_rank}{path.suffix}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._file = path.open("w", newline="")
+        self._writer = csv.writer(self._file)
+        self._writer.writerow(["sample", "class_index", "class_name", "probability"])
+
+    def write_on_batch_end(
+        self,
+        trainer: Trainer,
+        pl_module: LightningModule,
+        prediction: dict[str, Any],
+        batch_indices: Any,
+        batch: Any,
+        batch_idx: int,
+        dataloader_idx: int,
+    ) -> None:
+        dataset = trainer.predict_dataloaders
+        dataset = (dataset[dataloader_idx] if isinstance(dataset, list) else dataset).dataset
+        names = getattr(dataset, "sample_names", None)
+        indices = batch_indices if batch_indices is not None else range(len(prediction["class_index"]))
+        rows = zip(
+            indices,
+            prediction["class_index"].tolist(),
+            prediction["class_name"],
+            prediction["probability"].tolist(),
+            strict=True,
+        )
+        for index, class_index, class_name, prob in rows:
+            self._writer.writerow([names[index] if names else index, class_index, class_name, f"{prob:.6f}"])
+
+    def on_predict_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+            print(f"Predictions written to {self.path}")

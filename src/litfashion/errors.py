@@ -1,0 +1,13 @@
+"""Errors that the CLI reports as one clear line instead of a traceback."""
+
+
+class LitFashionError(Exception):
+    """Bad input found before any work starts: config, data, images or checkpoints."""
+
+
+class DataNotFoundError(LitFashionError):
+    """The dataset is neither on disk nor downloadable."""
+
+
+class CheckpointError(LitFashionError):
+    """A checkpoint is missing, unsafe, or belongs to another model."""

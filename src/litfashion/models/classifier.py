@@ -1,0 +1,137 @@
+"""The LightningModule: the MLP with its loss, optimizer/scheduler injection, steps and torchmetrics."""
+
+import math
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import torch
+from lightning.pytorch import LightningModule
+from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
+from torch import Tensor, nn
+from torchmetrics import MaxMetric, MeanMetric
+from torchmetrics.classification import MulticlassAccuracy
+
+from litfashion.models.mlp import MLP
+
+
+class ImageClassifier(LightningModule):
+    """Classifies images with an ``MLP``; targets may be class indices or class probabilities (one-hot).
+
+    ``input_shape``, ``num_classes`` and ``class_names`` are linked from the data module by the CLI, so they
+    are typed once. ``optimizer`` and ``scheduler`` are injected by LightningCLI from the YAML
+    (``class_path: torch.optim.SGD`` ...), so any optimizer or scheduler works without code.
+    """
+
+    def __init__(
+        self,
+        input_shape: Sequence[int] = (1, 28, 28),
+        num_classes: int = 10,
+        class_names: Sequence[str] | None = None,
+        hidden_sizes: Sequence[int] = (512, 512),
+        activation: str = "ReLU",
+        dropout: float = 0.0,
+        label_smoothing: float = 0.0,
+        optimizer: OptimizerCallable = torch.optim.SGD,
+        scheduler: LRSchedulerCallable | None = None,
+        scheduler_interval: Literal["epoch", "step"] = "epoch",
+        scheduler_monitor: str = "val/loss",
+    ) -> None:
+        super().__init__()
+        if not 0.0 <= label_smoothing < 1.0:
+            raise ValueError(f"model.label_smoothing must be in [0, 1), got {label_smoothing}")
+        if class_names is not None and len(class_names) != num_classes:
+            raise ValueError(f"{len(class_names)} class_names for num_classes={num_classes}")
+        self.save_hyperparameters(ignore=["optimizer", "scheduler"])
+        self.class_names = list(class_names) if class_names else [str(i) for i in range(num_classes)]
+        self.net = MLP(math.prod(input_shape), hidden_sizes, num_classes, activation, dropout)
+        self.loss_fn = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
+        self.optimizer = optimizer
+        self.scheduler = scheduler
+        self.example_input_array = torch.zeros(1, *input_shape)
+
+        # Training metrics update every step: skip their input checks, which would sync a GPU each step.
+        self.train_loss = MeanMetric(nan_strategy="disable")
+        self.train_acc = MulticlassAccuracy(num_classes, average="micro", validate_args=False)
+        self.val_loss = MeanMetric()
+        self.val_acc = MulticlassAccuracy(num_classes, average="micro")
+        self.val_acc_best = MaxMetric()
+        self.test_loss = MeanMetric()
+        self.test_acc = MulticlassAccuracy(num_classes, average="micro")
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x)
+
+    def _step(self, batch: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
+        """Loss, logits and class-index targets; probability targets (one-hot) are scored by their argmax."""
+        x, y = batch
+        logits = self(x)
+        loss = self.loss_fn(logits, y)
+        return loss, logits, (y if y.ndim == 1 else y.argmax(dim=1))
+
+    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
+        loss, logits, target = self._step(batch)
+        self.train_loss.update(loss.detach(), weight=len(target))
+        self.train_acc.update(logits.detach(), target)
+        self.log("train/loss", loss, on_step=True, on_epoch=False, prog_bar=True)
+        return loss
+
+    def on_train_epoch_end(self) -> None:
+        self.log("train/loss_epoch", self.train_loss.compute())
+        self.log("train/acc", self.train_acc.compute())
+        self.train_loss.reset()
+        self.train_acc.reset()
+
+    def on_train_start(self) -> None:
+        self.val_acc_best.reset()
+
+    def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+        loss, logits, target = self._step(batch)
+        self.val_loss.update(loss, weight=len(target))
+        self.val_acc.update(logits, target)
+
+    def on_validation_epoch_end(self) -> None:
+        acc = self.val_acc.compute()
+        self.log("val/loss", self.val_loss.compute(), prog_bar=True)
+        self.log("val/acc", acc, prog_bar=True)
+        self.val_loss.reset()
+        self.val_acc.reset()
+        if not self.trainer.sanity_checking:
+            self.val_acc_best.update(acc)
+            self.log("val/acc_best", self.val_acc_best.compute())
+
+    def test_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+        loss, logits, target = self._step(batch)
+        self.test_loss.update(loss, weight=len(target))
+        self.test_acc.update(logits, target)
+
+    def on_test_epoch_end(self) -> None:
+        self.log("test/loss", self.test_loss.compute())
+        self.log("test/acc", self.test_acc.compute())
+        self.test_loss.reset()
+        self.test_acc.reset()
+
+    def predict_step(self, batch: Any, batch_idx: int) -> dict[str, Any]:
+        """Per sample: the class index, its name and its softmax probability (and all probabilities)."""
+        x = batch[0] if isinstance(batch, (tuple, list)) else batch
+        probs = self(x).softmax(dim=1)
+        prob, index = probs.max(dim=1)
+        return {
+            "class_index": index,
+            "class_name": [self.class_names[i] for i in index.tolist()],
+            "probability": prob,
+            "probabilities": probs,
+        }
+
+    def configure_optimizers(self) -> Any:
+        optimizer = self.optimizer(self.parameters())
+        if self.scheduler is None:
+            return optimizer
+        scheduler = self.scheduler(optimizer)
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {
+                "scheduler": scheduler,
+                "interval": self.hparams.scheduler_interval,
+                "monitor": self.hparams.scheduler_monitor,
+            },
+        }
