@@ -25,9 +25,7 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
             f"tensors and plain values are accepted (weights_only=True). Loader said: {reason}"
         ) from None
     except Exception as err:
-        raise CheckpointError(
-            f"{where}: not a readable PyTorch checkpoint ({type(err).__name__}: {err})"
-        ) from None
+        raise CheckpointError(f"{where}: not a readable PyTorch checkpoint ({type(err).__name__}: {err})") from None
     if not isinstance(ckpt, dict) or not isinstance(ckpt.get("state_dict"), dict):
         raise CheckpointError(f"{where}: not a Lightning checkpoint (it has no 'state_dict')")
     return ckpt

@@ -1,18 +1,20 @@
 """``litfashion fit|validate|test|predict``: LightningCLI with the data->model links and up-front checks."""
 
+import importlib
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from jsonargparse import lazy_instance
-from lightning.pytorch import LightningDataModule, LightningModule
+from lightning.pytorch import LightningDataModule, LightningModule, Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.loggers import TensorBoardLogger
 
 from litfashion.callbacks.prediction_writer import PredictionWriter
 from litfashion.checkpoints import check_state_dict_fits, checkpoint_class, load_checkpoint
-from litfashion.errors import CheckpointError, LitFashionError
+from litfashion.errors import CheckpointError, ConfigError, LitFashionError
 
 # Names Lightning itself resolves for `fit --ckpt_path`.
 SPECIAL_CKPT_PATHS = {"last", "best", "hpc"}
@@ -54,23 +56,57 @@ class LitFashionCLI(LightningCLI):
                     f"checkpoint {ckpt_path} was written by {written_by}, but the config's model is {configured}"
                 )
 
-    def after_instantiate_classes(self) -> None:
-        """Build the optimizer and scheduler once on a dummy parameter: bad values fail now, not mid-run."""
-        super().after_instantiate_classes()
+    def instantiate_trainer(self, **kwargs: Any) -> Trainer:
+        """Check the model against the checkpoint and its optimizer settings before the Trainer exists."""
         if self._ckpt is not None:
             check_state_dict_fits(self._ckpt, self.model, self.config[self.subcommand].ckpt_path)
-        make_optimizer = getattr(self.model, "optimizer", None)
-        if callable(make_optimizer):
-            try:
-                optimizer = make_optimizer([torch.nn.Parameter(torch.zeros(1))])
-                make_scheduler = getattr(self.model, "scheduler", None)
-                if callable(make_scheduler):
-                    make_scheduler(optimizer)
-            except (ValueError, TypeError, KeyError) as err:
-                raise LitFashionError(f"model.optimizer / model.scheduler: {err}") from None
+        model_config = self.config[self.subcommand].model.get("init_args") or {}
+        optimizer = self._try_build("optimizer", model_config, [torch.nn.Parameter(torch.zeros(1))])
+        if optimizer is not None:
+            lr = optimizer.param_groups[0].get("lr")
+            if isinstance(lr, (int, float)) and lr <= 0:
+                class_path = model_config.optimizer.get("class_path", "")
+                raise ConfigError(f"model.optimizer ({class_path}): the learning rate must be > 0, got {lr}")
+            self._try_build("scheduler", model_config, optimizer)
+        return super().instantiate_trainer(**kwargs)
+
+    def _try_build(self, name: str, model_config: Any, argument: Any) -> Any:
+        """Call the model's injected ``optimizer``/``scheduler`` factory once, as a dry run of its settings."""
+        factory = getattr(self.model, name, None)
+        if not callable(factory):
+            return None
+        try:
+            return factory(argument)
+        except (ValueError, TypeError, KeyError) as err:
+            class_path = (model_config.get(name) or {}).get("class_path", "")
+            raise ConfigError(f"model.{name} ({class_path}): {err}") from None
+
+
+def _reported_error(err: BaseException) -> LitFashionError | None:
+    """The LitFashionError behind ``err``: jsonargparse wraps errors raised while it builds classes."""
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(seen, LitFashionError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+# Commands beside LightningCLI's fit/validate/test/predict: name -> "module:function(argv)".
+EXTRA_COMMANDS: dict[str, str] = {}
 
 
 def main(args: Sequence[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if args is None else args)
+    if argv and argv[0] in EXTRA_COMMANDS:
+        module_name, function = EXTRA_COMMANDS[argv[0]].split(":")
+        command = getattr(importlib.import_module(module_name), function)
+        try:
+            command(argv[1:])
+        except LitFashionError as err:
+            print(f"litfashion {argv[0]}: error: {err}", file=sys.stderr)
+            raise SystemExit(2) from None
+        return
     try:
         LitFashionCLI(
             LightningModule,
@@ -78,12 +114,14 @@ def main(args: Sequence[str] | None = None) -> None:
             subclass_mode_model=True,
             subclass_mode_data=True,
             trainer_defaults={
-                "logger": lazy_instance(
-                    TensorBoardLogger, save_dir=".", name="lightning_logs", default_hp_metric=False
-                )
+                "logger": lazy_instance(TensorBoardLogger, save_dir=".", name="lightning_logs", default_hp_metric=False)
             },
+            parser_kwargs={"allow_abbrev": False},
             args=args,
         )
-    except LitFashionError as err:
-        print(f"litfashion: error: {err}", file=sys.stderr)
+    except Exception as err:
+        reported = _reported_error(err)
+        if reported is None:
+            raise
+        print(f"litfashion: error: {reported}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -11,3 +11,7 @@ class DataNotFoundError(LitFashionError):
 
 class CheckpointError(LitFashionError):
     """A checkpoint is missing, unsafe, or belongs to another model."""
+
+
+class ConfigError(LitFashionError, ValueError):
+    """A config value out of its range, found when the class is built."""

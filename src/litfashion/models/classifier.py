@@ -11,6 +11,7 @@ from torch import Tensor, nn
 from torchmetrics import MaxMetric, MeanMetric
 from torchmetrics.classification import MulticlassAccuracy
 
+from litfashion.errors import ConfigError
 from litfashion.models.mlp import MLP
 
 
@@ -38,9 +39,9 @@ class ImageClassifier(LightningModule):
     ) -> None:
         super().__init__()
         if not 0.0 <= label_smoothing < 1.0:
-            raise ValueError(f"model.label_smoothing must be in [0, 1), got {label_smoothing}")
+            raise ConfigError(f"model.label_smoothing must be in [0, 1), got {label_smoothing}")
         if class_names is not None and len(class_names) != num_classes:
-            raise ValueError(f"{len(class_names)} class_names for num_classes={num_classes}")
+            raise ConfigError(f"{len(class_names)} class_names for num_classes={num_classes}")
         self.save_hyperparameters(ignore=["optimizer", "scheduler"])
         self.class_names = list(class_names) if class_names else [str(i) for i in range(num_classes)]
         self.net = MLP(math.prod(input_shape), hidden_sizes, num_classes, activation, dropout)

@@ -4,6 +4,8 @@ from collections.abc import Sequence
 
 from torch import Tensor, nn
 
+from litfashion.errors import ConfigError
+
 
 class MLP(nn.Module):
     """Flatten, then ``Linear -> activation [-> Dropout]`` per hidden width, then a ``Linear`` to the classes.
@@ -22,14 +24,14 @@ class MLP(nn.Module):
     ) -> None:
         super().__init__()
         if not hasattr(nn, activation) or not isinstance(getattr(nn, activation), type):
-            raise ValueError(
-                f"activation must name a torch.nn module such as 'ReLU' or 'GELU', got {activation!r}"
+            raise ConfigError(
+                f"model.activation must name a torch.nn module such as 'ReLU' or 'GELU', got {activation!r}"
             )
         if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+            raise ConfigError(f"model.dropout must be in [0, 1), got {dropout}")
         if any(h < 1 for h in hidden_sizes) or in_features < 1 or num_classes < 1:
-            raise ValueError(
-                f"sizes must be >= 1, got in_features={in_features}, hidden_sizes={list(hidden_sizes)}, "
+            raise ConfigError(
+                f"model sizes must be >= 1, got in_features={in_features}, hidden_sizes={list(hidden_sizes)}, "
                 f"num_classes={num_classes}"
             )
         layers: list[nn.Module] = []

@@ -1,0 +1,1 @@
+"""Commands beside LightningCLI's subcommands, dispatched by ``litfashion.cli.main``."""
