@@ -48,28 +48,30 @@ def tiny_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_fashion_mnist(tmp_path_factory.mktemp("tiny_fashion_mnist"))
 
 
+def litfashion(
+    *args: str, cwd: Path, source: Path | None, check: bool = True, timeout: int = 300
+) -> subprocess.CompletedProcess:
+    """Run ``python -m litfashion ARGS`` in ``cwd``, taking FashionMNIST from ``source`` (its .gz files)."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("LITFASHION_FASHION_MNIST_DIR", None)
+    if source is not None:
+        env["LITFASHION_FASHION_MNIST_DIR"] = str(source)
+    proc = subprocess.run(
+        [sys.executable, "-m", "litfashion", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"litfashion {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
+    return proc
+
+
 CliRunner = Callable[..., subprocess.CompletedProcess]
 
 
 @pytest.fixture
 def run_cli(tmp_path: Path, tiny_source: Path) -> CliRunner:
-    """Run ``python -m litfashion ARGS`` in ``tmp_path`` with the tiny dataset as the local source."""
+    """``litfashion`` in ``tmp_path`` with the tiny dataset as the local source (``source=`` overrides)."""
 
-    def run(*args: str, source: Path | None = tiny_source, check: bool = True, timeout: int = 300):
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        env.pop("LITFASHION_FASHION_MNIST_DIR", None)
-        if source is not None:
-            env["LITFASHION_FASHION_MNIST_DIR"] = str(source)
-        proc = subprocess.run(
-            [sys.executable, "-m", "litfashion", *args],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-        if check and proc.returncode != 0:
-            raise AssertionError(f"litfashion {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
-        return proc
+    def run(*args: str, source: Path | None = tiny_source, **kwargs) -> subprocess.CompletedProcess:
+        return litfashion(*args, cwd=tmp_path, source=source, **kwargs)
 
     return run

@@ -42,7 +42,12 @@ class ImageClassifier(LightningModule):
             raise ConfigError(f"model.label_smoothing must be in [0, 1), got {label_smoothing}")
         if class_names is not None and len(class_names) != num_classes:
             raise ConfigError(f"{len(class_names)} class_names for num_classes={num_classes}")
-        self.save_hyperparameters(ignore=["optimizer", "scheduler"])
+        self.save_hyperparameters()
+        for key in ("optimizer", "scheduler"):
+            # The CLI records these as plain {class_path, init_args}; called directly they are Python callables,
+            # which would make the checkpoint unloadable with weights_only=True: keep their name instead.
+            if callable(self.hparams[key]):
+                self.hparams[key] = getattr(self.hparams[key], "__qualname__", repr(self.hparams[key]))
         self.class_names = list(class_names) if class_names else [str(i) for i in range(num_classes)]
         self.net = MLP(math.prod(input_shape), hidden_sizes, num_classes, activation, dropout)
         self.loss_fn = nn.CrossEntropyLoss(label_smoothing=label_smoothing)

@@ -1,0 +1,172 @@
+"""The CLI as a user runs it: fit, then test and predict a checkpoint in new processes; bad input."""
+
+import csv
+import re
+from pathlib import Path
+
+import pytest
+import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from conftest import CONFIGS, CliRunner, litfashion
+
+TUTORIAL = str(CONFIGS / "fashion_mnist.yaml")
+# The synthetic data learns in two epochs at this rate; everything else is the tutorial config.
+FAST = [
+    "--trainer.max_epochs",
+    "2",
+    "--trainer.log_every_n_steps",
+    "4",
+    "--model.init_args.optimizer.init_args.lr",
+    "0.05",
+]
+
+
+def scalars(version_dir: Path) -> dict[str, list[float]]:
+    events = EventAccumulator(str(version_dir))
+    events.Reload()
+    return {tag: [e.value for e in events.Scalars(tag)] for tag in events.Tags()["scalars"]}
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory, tiny_source: Path) -> Path:
+    """One short fit shared by the tests below; each later command runs in a new process."""
+    workdir = tmp_path_factory.mktemp("trained")
+    litfashion("fit", "--config", TUTORIAL, *FAST, cwd=workdir, source=tiny_source)
+    return workdir / "lightning_logs" / "version_0"
+
+
+def newest_version(logs: Path) -> Path:
+    """The log directory of the latest command run beside ``logs`` (versions count up)."""
+    return max(logs.glob("version_*"), key=lambda p: int(p.name.split("_")[1]))
+
+
+def test_fit_writes_config_checkpoints_and_metrics(trained: Path) -> None:
+    assert (trained / "config.yaml").is_file()
+    assert (trained / "checkpoints" / "best.ckpt").is_file()
+    assert (trained / "checkpoints" / "last.ckpt").is_file()
+    logged = scalars(trained)
+    for tag in ("train/loss", "train/loss_epoch", "train/acc", "val/loss", "val/acc", "val/acc_best"):
+        assert tag in logged, tag
+    assert len(logged["val/acc"]) == 2
+    assert 0.5 < logged["val/acc"][-1] < 1, logged["val/acc"]  # learning, and not saturated
+    assert logged["val/acc_best"][-1] == max(logged["val/acc"])
+
+
+def test_checkpoint_loads_with_weights_only_and_keeps_primitive_hparams(trained: Path) -> None:
+    ckpt = torch.load(trained / "checkpoints" / "best.ckpt", weights_only=True)
+    hparams = ckpt["hyper_parameters"]
+    assert hparams["_class_path"] == "litfashion.models.ImageClassifier"
+    assert hparams["num_classes"] == 10 and hparams["class_names"][0] == "T-shirt/top"
+    assert hparams["optimizer"]["class_path"] == "torch.optim.SGD"
+
+
+def test_test_in_a_new_process_reproduces_the_best_accuracy(trained: Path, tiny_source: Path) -> None:
+    best = trained / "checkpoints" / "best.ckpt"
+    proc = litfashion(
+        "test", "--config", TUTORIAL, "--ckpt_path", str(best), cwd=trained.parents[1], source=tiny_source
+    )
+    test_acc = scalars(newest_version(trained.parent))["test/acc"][0]
+    assert test_acc == pytest.approx(scalars(trained)["val/acc_best"][-1], abs=1e-6)
+    printed = re.search(r"test/acc\W+([0-9.]+)", proc.stdout)
+    assert printed, proc.stdout
+    assert float(printed.group(1)) == pytest.approx(test_acc, abs=1e-4)
+
+
+def test_validate_in_a_new_process(trained: Path, tiny_source: Path) -> None:
+    last = trained / "checkpoints" / "last.ckpt"
+    litfashion("validate", "--config", TUTORIAL, "--ckpt_path", str(last), cwd=trained.parents[1], source=tiny_source)
+    assert scalars(newest_version(trained.parent))["val/acc"][0] == pytest.approx(scalars(trained)["val/acc"][-1])
+
+
+def test_predict_writes_class_index_name_and_probability(run_cli: CliRunner, trained: Path) -> None:
+    out = trained.parent / "predictions.csv"
+    run_cli(
+        "predict", "--config", TUTORIAL, "--ckpt_path", str(trained / "checkpoints" / "best.ckpt"),
+        "--predictions.output", str(out),
+    )  # fmt: skip
+    with out.open() as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 128
+    assert [r["sample"] for r in rows] == [str(i) for i in range(128)]
+    names = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+    for row in rows:
+        assert row["class_name"] == names[int(row["class_index"])]
+        assert 0.1 <= float(row["probability"]) <= 1.0
+
+
+def _fails_cleanly(run_cli: CliRunner, tmp_path: Path, *args: str, message: str, **kwargs) -> str:
+    proc = run_cli(*args, check=False, **kwargs)
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert message in proc.stderr, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "lightning_logs").exists()
+    return proc.stderr
+
+
+def test_unknown_config_key(run_cli: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "typo.yaml").write_text("trainer:\n  max_epoch: 1\n")
+    _fails_cleanly(run_cli, tmp_path, "fit", "--config", TUTORIAL, "--config", "typo.yaml", message="trainer.max_epoch")
+
+
+def test_unknown_flag_is_not_taken_for_an_abbreviation(run_cli: CliRunner, tmp_path: Path) -> None:
+    _fails_cleanly(run_cli, tmp_path, "fit", "--config", TUTORIAL, "--trainer.max_epoch", "1", message="max_epoch")
+
+
+def test_wrong_type(run_cli: CliRunner, tmp_path: Path) -> None:
+    _fails_cleanly(run_cli, tmp_path, "fit", "--config", TUTORIAL, "--trainer.max_epochs", "many", message="max_epochs")
+
+
+@pytest.mark.parametrize("lr", ["0", "-0.1"])
+def test_learning_rate_must_be_positive(run_cli: CliRunner, tmp_path: Path, lr: str) -> None:
+    _fails_cleanly(
+        run_cli, tmp_path, "fit", "--config", TUTORIAL, "--model.init_args.optimizer.init_args.lr", lr,
+        message="litfashion: error: model.optimizer (torch.optim.SGD)",
+    )  # fmt: skip
+
+
+def test_batch_size_must_be_positive(run_cli: CliRunner, tmp_path: Path) -> None:
+    _fails_cleanly(
+        run_cli, tmp_path, "fit", "--config", TUTORIAL, "--data.init_args.batch_size", "0",
+        message="litfashion: error: data.batch_size must be >= 1, got 0",
+    )  # fmt: skip
+
+
+def test_missing_data_without_network(run_cli: CliRunner, tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    stderr = _fails_cleanly(
+        run_cli, tmp_path, "fit", "--config", TUTORIAL, "--data.init_args.download", "false",
+        message="litfashion: error: FashionMNIST was not found", source=empty,
+    )  # fmt: skip
+    assert str(empty / "train-images-idx3-ubyte.gz") in stderr
+
+
+def test_missing_checkpoint(run_cli: CliRunner, tmp_path: Path) -> None:
+    _fails_cleanly(
+        run_cli, tmp_path, "test", "--config", TUTORIAL, "--ckpt_path", "nowhere.ckpt",
+        message="litfashion: error: checkpoint nowhere.ckpt: no such file",
+    )  # fmt: skip
+
+
+def test_checkpoint_of_another_model_class(run_cli: CliRunner, tmp_path: Path) -> None:
+    torch.save(
+        {"state_dict": {"w": torch.zeros(1)}, "hyper_parameters": {"_class_path": "other.Model"}},
+        tmp_path / "other.ckpt",
+    )
+    _fails_cleanly(
+        run_cli, tmp_path, "test", "--config", TUTORIAL, "--ckpt_path", "other.ckpt",
+        message="was written by other.Model, but the config's model is litfashion.models.ImageClassifier",
+    )  # fmt: skip
+
+
+def test_checkpoint_whose_weights_do_not_fit(run_cli: CliRunner, tmp_path: Path) -> None:
+    torch.save({"state_dict": {"net.linear_relu_stack.0.weight": torch.zeros(3, 3)}}, tmp_path / "odd.ckpt")
+    _fails_cleanly(
+        run_cli, tmp_path, "test", "--config", TUTORIAL, "--ckpt_path", "odd.ckpt",
+        message="does not fit ImageClassifier: missing net.linear_relu_stack.0.bias",
+    )  # fmt: skip
+
+
+def test_python_module_entry_and_console_script_agree(run_cli: CliRunner) -> None:
+    assert "fit" in run_cli("--help").stdout

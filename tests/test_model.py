@@ -1,0 +1,92 @@
+"""MLP and ImageClassifier: the tutorial's network, targets, and predict outputs."""
+
+import pytest
+import torch
+from torch import nn
+
+from litfashion.errors import ConfigError
+from litfashion.models import MLP, ImageClassifier
+
+
+def tutorial_network() -> nn.Module:
+    """The seed's ``NeuralNetwork``, verbatim."""
+
+    class NeuralNetwork(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.flatten = nn.Flatten()
+            self.linear_relu_stack = nn.Sequential(
+                nn.Linear(28 * 28, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 10)
+            )
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.linear_relu_stack(self.flatten(x))
+
+    return NeuralNetwork()
+
+
+def test_default_mlp_is_the_tutorials_network() -> None:
+    torch.manual_seed(0)
+    ours = MLP()
+    torch.manual_seed(0)
+    theirs = tutorial_network()
+    assert ours.state_dict().keys() == theirs.state_dict().keys()
+    for key, value in theirs.state_dict().items():
+        assert torch.equal(ours.state_dict()[key], value), key
+    x = torch.rand(4, 1, 28, 28)
+    assert torch.equal(ours(x), theirs(x))
+    assert sum(p.numel() for p in ours.parameters()) == 669_706
+
+
+def test_mlp_options() -> None:
+    net = MLP(in_features=12, hidden_sizes=(8, 4), num_classes=3, activation="GELU", dropout=0.5)
+    kinds = [type(m).__name__ for m in net.linear_relu_stack]
+    assert kinds == ["Linear", "GELU", "Dropout", "Linear", "GELU", "Dropout", "Linear"]
+    assert net(torch.rand(2, 3, 4)).shape == (2, 3)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"activation": "Nope"}, "model.activation"),
+        ({"dropout": 1.0}, "model.dropout"),
+        ({"hidden_sizes": [0]}, "sizes"),
+    ],
+)
+def test_mlp_rejects_bad_settings(kwargs: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        MLP(**kwargs)
+
+
+def test_one_hot_targets_give_the_same_loss_and_accuracy_as_indices() -> None:
+    model = ImageClassifier()
+    x = torch.rand(16, 1, 28, 28)
+    y = torch.randint(0, 10, (16,))
+    loss_idx, _, target_idx = model._step((x, y))
+    loss_hot, _, target_hot = model._step((x, nn.functional.one_hot(y, 10).float()))
+    assert torch.allclose(loss_idx, loss_hot)
+    assert torch.equal(target_idx, target_hot)
+
+
+def test_label_smoothing_changes_the_loss() -> None:
+    x, y = torch.rand(8, 1, 28, 28), torch.randint(0, 10, (8,))
+    torch.manual_seed(0)
+    plain = ImageClassifier()._step((x, y))[0]
+    torch.manual_seed(0)
+    smoothed = ImageClassifier(label_smoothing=0.1)._step((x, y))[0]
+    assert not torch.allclose(plain, smoothed)
+
+
+def test_predict_step_gives_index_name_and_probability() -> None:
+    names = [f"c{i}" for i in range(10)]
+    model = ImageClassifier(class_names=names)
+    out = model.predict_step((torch.rand(5, 1, 28, 28), torch.zeros(5)), 0)
+    assert out["class_index"].shape == (5,)
+    assert out["class_name"] == [names[i] for i in out["class_index"].tolist()]
+    assert torch.allclose(out["probability"], out["probabilities"].max(dim=1).values)
+    assert torch.allclose(out["probabilities"].sum(dim=1), torch.ones(5))
+
+
+def test_class_names_must_match_num_classes() -> None:
+    with pytest.raises(ConfigError, match="class_names"):
+        ImageClassifier(num_classes=3, class_names=["a", "b"])
