@@ -187,6 +187,8 @@ class CSVImageDataModule(ScaleOnDevice, LightningDataModule):
         self.image_size = list(image_size) if image_size else self._first_image_size()
         self.input_shape = [1 if color_mode == "grayscale" else 3, *self.image_size]
         self.resize = v2.Resize(self.image_size, antialias=True)
+        # Log what was resolved: it must also match the model's linked ``class_names`` when hparams merge.
+        self.save_hyperparameters({"class_names": self.class_names, "image_size": self.image_size})
         self.train_set: Dataset | None = None
         self.val_set: Dataset | None = None
         self.test_set: Dataset | None = None
