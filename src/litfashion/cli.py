@@ -93,7 +93,9 @@ def _reported_error(err: BaseException) -> LitFashionError | None:
 
 
 # Commands beside LightningCLI's fit/validate/test/predict: name -> "module:function(argv)".
-EXTRA_COMMANDS: dict[str, str] = {}
+EXTRA_COMMANDS: dict[str, str] = {
+    "export-images": "litfashion.commands.export_images:main",
+}
 
 
 def main(args: Sequence[str] | None = None) -> None:

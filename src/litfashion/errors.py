@@ -15,3 +15,7 @@ class CheckpointError(LitFashionError):
 
 class ConfigError(LitFashionError, ValueError):
     """A config value out of its range, found when the class is built."""
+
+
+class ImageDataError(LitFashionError):
+    """An annotations CSV or an image that cannot be used: missing, malformed, outside its root, unknown label."""

@@ -1,25 +1,25 @@
 """FashionMNIST as a LightningDataModule: offline-first data, in-memory uint8 batches, scaling on the device."""
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import torch
-import torch.nn.functional as F
 from lightning.pytorch import LightningDataModule
 from torch import Tensor, nn
 from torch.utils.data import DataLoader
 from torchvision.datasets import FashionMNIST
 
 from litfashion.data import idx_files
-from litfashion.errors import ConfigError
+from litfashion.data.device_scaling import ScaleOnDevice
 from litfashion.data.in_memory import BatchedInMemoryImages, InMemoryImages, make_loader
+from litfashion.errors import ConfigError
 
 # Mean and std of the training images scaled to [0, 1].
 FASHION_MNIST_MEAN = 0.2860
 FASHION_MNIST_STD = 0.3530
 
 
-class FashionMNISTDataModule(LightningDataModule):
+class FashionMNISTDataModule(ScaleOnDevice, LightningDataModule):
     """The tutorial's ``datasets.FashionMNIST`` + ``ToTensor`` + ``DataLoader``, as one configurable module.
 
     Args:
@@ -163,19 +163,7 @@ class FashionMNISTDataModule(LightningDataModule):
     def predict_dataloader(self) -> DataLoader:
         return self._loader(self.test_set)
 
-    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
-        """Scale uint8 images to [0, 1] floats (as ``ToTensor`` does) on the device, after the transfer."""
-        if isinstance(batch, Tensor):  # the model's example input
-            return self._scale(batch)
-        images, targets = batch
-        if self.one_hot_targets and targets.ndim == 1:
-            targets = F.one_hot(targets, self.num_classes).float()
-        return self._scale(images), targets
-
-    def _scale(self, images: Tensor) -> Tensor:
-        if images.dtype != torch.uint8:
-            return images
-        images = images.float().div_(255)
+    def standardize(self, images: Tensor) -> Tensor:
         if self.normalize:
             images = images.sub_(FASHION_MNIST_MEAN).div_(FASHION_MNIST_STD)
         return images

@@ -1,0 +1,317 @@
+"""The user's own images, described by annotation CSVs: the tutorial's ``CustomImageDataset`` as a data module.
+
+A CSV names an image (relative to an image root) and a label per row. All CSVs are read and checked when the
+data module is built, so bad rows are reported before Lightning creates its log folder or runs a step.
+Images are decoded with ``torchvision.io.decode_image`` into ``uint8`` tensors, brought to one channel mode and
+size, and scaled to floats on the device, as for FashionMNIST.
+"""
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from lightning.pytorch import LightningDataModule
+from torch import Tensor, nn
+from torch.utils.data import DataLoader, Dataset
+from torchvision.io import ImageReadMode, decode_image
+from torchvision.transforms import v2
+
+from litfashion.data.csv_annotations import Annotations, LabelIndex, read_annotations, read_image_folder
+from litfashion.data.device_scaling import ScaleOnDevice
+from litfashion.data.in_memory import BatchedInMemoryImages, InMemoryImages, make_loader
+from litfashion.errors import ConfigError, ImageDataError
+
+COLOR_MODES = {"grayscale": ImageReadMode.GRAY, "rgb": ImageReadMode.RGB}
+
+
+class ImageFiles(Dataset):
+    """Images on disk, decoded one at a time; ``targets=None`` yields bare images (a predict folder).
+
+    ``sample_names`` (the paths as the CSV wrote them) name the rows of ``predict`` output.
+    """
+
+    def __init__(
+        self,
+        annotations: Annotations,
+        targets: Sequence[int] | None = None,
+        transform: Callable[[Tensor], Tensor] | None = None,
+        target_transform: Callable[[int], Any] | None = None,
+        mode: ImageReadMode = ImageReadMode.UNCHANGED,
+    ) -> None:
+        self.annotations = annotations
+        self.targets = list(targets) if targets is not None else None
+        self.transform = transform
+        self.target_transform = target_transform
+        self.mode = mode
+        self.sample_names = annotations.names
+
+    def __len__(self) -> int:
+        return len(self.annotations)
+
+    def decode(self, index: int) -> Tensor:
+        """The image at ``index`` as ``uint8 [C, H, W]``; a file that cannot be decoded names itself and its row."""
+        path = self.annotations.paths[index]
+        try:
+            image = decode_image(str(path), mode=self.mode)
+        except (RuntimeError, OSError) as err:
+            line = self.annotations.lines[index]
+            where = f"{self.annotations.source} line {line}" if line else self.annotations.source
+            raise ImageDataError(f"{path} ({where}): cannot decode the image: {err}") from None
+        if image.dtype != torch.uint8:  # 16-bit PNG
+            image = v2.functional.to_dtype(image, torch.uint8, scale=True)
+        return image
+
+    def __getitem__(self, index: int) -> Any:
+        image = self.decode(index)
+        if self.transform is not None:
+            image = self.transform(image)
+        if self.targets is None:
+            return image
+        label = self.targets[index]
+        if self.target_transform is not None:
+            label = self.target_transform(label)
+        return image, label
+
+    def subset(self, indices: Sequence[int]) -> "ImageFiles":
+        a = self.annotations
+        rows = Annotations(
+            a.source,
+            [a.names[i] for i in indices],
+            [a.paths[i] for i in indices],
+            [a.labels[i] for i in indices] if a.labels is not None else None,
+            [a.lines[i] for i in indices],
+        )
+        targets = [self.targets[i] for i in indices] if self.targets is not None else None
+        return ImageFiles(rows, targets, self.transform, self.target_transform, self.mode)
+
+
+class CSVImageDataset(ImageFiles):
+    """The tutorial's ``CustomImageDataset``: an annotations CSV, an image folder, ``transform``, ``target_transform``.
+
+    The CSV's first line names its columns (``image,label`` by default). Labels are class indices or class
+    names (see ``LabelIndex``); every row is checked when the dataset is built.
+    """
+
+    def __init__(
+        self,
+        annotations_file: str | Path,
+        img_dir: str | Path,
+        transform: Callable[[Tensor], Tensor] | None = None,
+        target_transform: Callable[[int], Any] | None = None,
+        *,
+        class_names: Sequence[str] | None = None,
+        image_column: str = "image",
+        label_column: str = "label",
+        mode: ImageReadMode = ImageReadMode.UNCHANGED,
+    ) -> None:
+        annotations = read_annotations(annotations_file, img_dir, image_column, label_column)
+        labels = LabelIndex(class_names, annotations)
+        self.class_names = labels.class_names
+        super().__init__(annotations, labels.indices(annotations), transform, target_transform, mode)
+
+
+class CSVImageDataModule(ScaleOnDevice, LightningDataModule):
+    """Training, validation, test and predict data from annotation CSVs and image folders.
+
+    Args:
+        train_csv: Rows ``image,label`` for training; the classes are read from it unless ``class_names`` is set.
+        val_csv: Validation rows; without it, ``val_fraction`` of ``train_csv`` is held out (seeded).
+        test_csv: Rows for ``litfashion test`` (and ``predict`` when neither predict source is set).
+        predict_csv: Images to predict, one per row (a label column, if any, is ignored).
+        predict_dir: A folder whose PNG/JPEG files (recursively) are predicted, named by relative path.
+        image_root: Folder the CSV paths are relative to; default: each CSV's own folder.
+        image_column: CSV column with the image paths.
+        label_column: CSV column with the labels: class indices (0, 1, ...) or class names.
+        class_names: Class names in index order; default: from ``train_csv`` (sorted names, or ``0..max``).
+        image_size: ``[height, width]`` every image is resized to; default: the first training image's size.
+        color_mode: ``grayscale`` (1 channel) or ``rgb`` (3 channels); every image is converted to it.
+        batch_size: Samples per training batch on each device.
+        eval_batch_size: Samples per validation/test/predict batch; defaults to ``batch_size``.
+        val_fraction: Share of ``train_csv`` held out when ``val_csv`` is not set.
+        split_seed: Seed of that held-out split.
+        shuffle: Reshuffle the training set every epoch.
+        cache: Decode the labelled sets once into one ``uint8`` tensor in memory (the fast path that
+            FashionMNIST uses); later epochs decode nothing. Needs ``N x C x H x W`` bytes of memory per set.
+        train_transforms: Per-sample transforms on ``uint8 [C, H, W]`` training images (augmentations).
+        one_hot_targets: Give the model one-hot float targets.
+        num_workers: DataLoader worker processes; they persist across epochs and decode in parallel (and
+            decode the cache).
+        pin_memory: Pin host memory for faster transfers to a GPU.
+    """
+
+    def __init__(
+        self,
+        train_csv: str | None = None,
+        val_csv: str | None = None,
+        test_csv: str | None = None,
+        predict_csv: str | None = None,
+        predict_dir: str | None = None,
+        image_root: str | None = None,
+        image_column: str = "image",
+        label_column: str = "label",
+        class_names: list[str] | None = None,
+        image_size: list[int] | None = None,
+        color_mode: Literal["grayscale", "rgb"] = "grayscale",
+        batch_size: int = 64,
+        eval_batch_size: int | None = None,
+        val_fraction: float = 0.1,
+        split_seed: int = 0,
+        shuffle: bool = True,
+        cache: bool = False,
+        train_transforms: list[nn.Module] | None = None,
+        one_hot_targets: bool = False,
+        num_workers: int = 0,
+        pin_memory: bool = False,
+    ) -> None:
+        super().__init__()
+        self._check_settings(locals())
+        self.save_hyperparameters(ignore=["train_transforms"])
+        self.mode = COLOR_MODES[color_mode]
+        self.batch_size = batch_size
+        self.eval_batch_size = eval_batch_size or batch_size
+        self.val_fraction = val_fraction
+        self.split_seed = split_seed
+        self.shuffle = shuffle
+        self.cache = cache
+        self.train_transform = nn.Sequential(*train_transforms) if train_transforms else None
+        self.one_hot_targets = one_hot_targets
+        self.num_workers = num_workers
+        self.pin_memory = pin_memory
+
+        self.rows = self._read_all(locals())
+        self.labels = self._label_index(class_names)
+        self.targets = self._check_labels()
+        self.class_names = self.labels.class_names
+        self.num_classes = len(self.class_names)
+        self.image_size = list(image_size) if image_size else self._first_image_size()
+        self.input_shape = [1 if color_mode == "grayscale" else 3, *self.image_size]
+        self.resize = v2.Resize(self.image_size, antialias=True)
+        # Log what was resolved: it must also match the model's linked ``class_names`` when hparams merge.
+        self.save_hyperparameters({"class_names": self.class_names, "image_size": self.image_size})
+        self.train_set: Dataset | None = None
+        self.val_set: Dataset | None = None
+        self.test_set: Dataset | None = None
+        self.predict_set: Dataset | None = None
+
+    @staticmethod
+    def _check_settings(args: dict[str, Any]) -> None:
+        if args["batch_size"] < 1:
+            raise ConfigError(f"data.batch_size must be >= 1, got {args['batch_size']}")
+        if args["eval_batch_size"] is not None and args["eval_batch_size"] < 1:
+            raise ConfigError(f"data.eval_batch_size must be >= 1, got {args['eval_batch_size']}")
+        if args["train_csv"] and not args["val_csv"] and not 0 < args["val_fraction"] < 1:
+            raise ConfigError(f"data.val_fraction must be in (0, 1) without data.val_csv, got {args['val_fraction']}")
+        if args["num_workers"] < 0:
+            raise ConfigError(f"data.num_workers must be >= 0, got {args['num_workers']}")
+        if args["predict_csv"] and args["predict_dir"]:
+            raise ConfigError("set data.predict_csv or data.predict_dir, not both")
+        size = args["image_size"]
+        if size is not None and (len(size) != 2 or min(size) < 1):
+            raise ConfigError(f"data.image_size must be [height, width] of positive sizes, got {size}")
+        if not any(args[name] for name in ("train_csv", "val_csv", "test_csv", "predict_csv", "predict_dir")):
+            raise ConfigError("set at least data.train_csv (or a val/test/predict CSV, or data.predict_dir)")
+
+    def _read_all(self, args: dict[str, Any]) -> dict[str, Annotations]:
+        """Read every configured CSV and folder; one error lists the problems of all of them."""
+        rows, errors = {}, []
+        for name in ("train_csv", "val_csv", "test_csv", "predict_csv", "predict_dir"):
+            if not args[name]:
+                continue
+            try:
+                if name == "predict_dir":
+                    rows[name] = read_image_folder(args[name])
+                else:
+                    label = args["label_column"] if name != "predict_csv" else None
+                    rows[name] = read_annotations(args[name], args["image_root"], args["image_column"], label)
+            except ImageDataError as err:
+                errors.append(f"data.{name}: {err}")
+        if errors:
+            raise ImageDataError("\n".join(errors))
+        return rows
+
+    def _label_index(self, class_names: list[str] | None) -> LabelIndex:
+        return LabelIndex(class_names, self.rows.get("train_csv"))
+
+    def _check_labels(self) -> dict[str, list[int]]:
+        targets, errors = {}, []
+        for name in ("train_csv", "val_csv", "test_csv"):
+            if name in self.rows:
+                try:
+                    targets[name] = self.labels.indices(self.rows[name])
+                except ImageDataError as err:
+                    errors.append(f"data.{name}: {err}")
+        if errors:
+            raise ImageDataError("\n".join(errors))
+        return targets
+
+    def _first_image_size(self) -> list[int]:
+        name = next(iter(self.rows))
+        return list(ImageFiles(self.rows[name]).decode(0).shape[-2:])
+
+    def _files(self, name: str, transform: nn.Module | None = None) -> ImageFiles:
+        return ImageFiles(self.rows[name], self.targets.get(name), transform or self.resize, mode=self.mode)
+
+    def setup(self, stage: str) -> None:
+        if stage in ("fit", "validate") and self.train_set is None and "train_csv" in self.rows:
+            train = self._files("train_csv")
+            if "val_csv" in self.rows:
+                val = self._files("val_csv")
+            else:
+                order = torch.randperm(len(train), generator=torch.Generator().manual_seed(self.split_seed)).tolist()
+                n_val = max(1, round(self.val_fraction * len(train)))
+                val, train = train.subset(order[:n_val]), train.subset(order[n_val:])
+            self.train_set = self._labelled(train, self.train_transform)
+            self.val_set = self._labelled(val)
+        if stage in ("fit", "validate") and self.val_set is None:
+            if "val_csv" not in self.rows:
+                raise ConfigError(f"`{stage}` needs data.train_csv or data.val_csv")
+            self.val_set = self._labelled(self._files("val_csv"))
+        if stage == "test" and self.test_set is None:
+            if "test_csv" not in self.rows:
+                raise ConfigError("`test` needs data.test_csv")
+            self.test_set = self._labelled(self._files("test_csv"))
+        if stage == "predict" and self.predict_set is None:
+            source = next((n for n in ("predict_csv", "predict_dir", "test_csv") if n in self.rows), None)
+            if source is None:
+                raise ConfigError("`predict` needs data.predict_dir, data.predict_csv or data.test_csv")
+            self.predict_set = ImageFiles(self.rows[source], None, self.resize, mode=self.mode)
+
+    def _labelled(self, files: ImageFiles, train_transform: nn.Module | None = None) -> Dataset:
+        """The set as files decoded per sample, or (``cache``) decoded once into one uint8 tensor."""
+        if not self.cache:
+            if train_transform is not None:
+                files.transform = v2.Compose([self.resize, train_transform])
+            return files
+        images, targets = self._decode_all(files)
+        if train_transform is None:
+            return BatchedInMemoryImages(images, targets)
+        return InMemoryImages(images, targets, train_transform)
+
+    def _decode_all(self, files: ImageFiles) -> tuple[Tensor, Tensor]:
+        # Its own generator: drawing worker seeds from the global RNG would change the training order.
+        loader = DataLoader(files, batch_size=256, num_workers=self.num_workers, generator=torch.Generator())
+        batches = list(loader)
+        return torch.cat([b[0] for b in batches]), torch.cat([b[1] for b in batches])
+
+    def _loader(self, dataset: Dataset | None, train: bool = False) -> DataLoader:
+        assert dataset is not None, "setup() must run before the dataloaders are requested"
+        return make_loader(
+            dataset,
+            batch_size=self.batch_size if train else self.eval_batch_size,
+            shuffle=self.shuffle and train,
+            num_workers=0 if isinstance(dataset, BatchedInMemoryImages) else self.num_workers,
+            pin_memory=self.pin_memory,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self.train_set, train=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader(self.val_set)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader(self.test_set)
+
+    def predict_dataloader(self) -> DataLoader:
+        return self._loader(self.predict_set)
