@@ -1,0 +1,32 @@
+"""End to end on the real FashionMNIST (Debian's dataset-fashion-mnist, installed by .ci/run): the tutorial's
+first epoch, then the checkpoint tested in a new process."""
+
+import re
+from pathlib import Path
+
+import pytest
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from conftest import CONFIGS, DEBIAN_FASHION_MNIST, litfashion
+
+
+def test_one_tutorial_epoch_matches_the_tutorial_and_the_checkpoint_reproduces_it(tmp_path: Path) -> None:
+    assert (DEBIAN_FASHION_MNIST / "train-images-idx3-ubyte.gz").is_file(), (
+        "the real dataset is missing: apt-get install dataset-fashion-mnist (see README)"
+    )
+    config = str(CONFIGS / "fashion_mnist.yaml")
+    litfashion("fit", "--config", config, "--trainer.max_epochs", "1", cwd=tmp_path, source=None)
+    run = tmp_path / "lightning_logs" / "version_0"
+    events = EventAccumulator(str(run))
+    events.Reload()
+    (val_acc,) = [e.value for e in events.Scalars("val/acc")]
+    # The tutorial prints 50.9% after its first epoch (same model, optimizer, batch size and data order).
+    assert 0.459 <= val_acc <= 0.559, val_acc
+    assert len((tmp_path / "data" / "FashionMNIST" / "raw" / "train-labels-idx1-ubyte").read_bytes()) == 60_008
+
+    proc = litfashion(
+        "test", "--config", config, "--ckpt_path", str(run / "checkpoints" / "best.ckpt"), cwd=tmp_path, source=None
+    )
+    printed = re.search(r"test/acc\W+([0-9.]+)", proc.stdout)
+    assert printed, proc.stdout
+    assert float(printed.group(1)) == pytest.approx(val_acc, abs=1e-4)
