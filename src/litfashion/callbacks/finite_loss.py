@@ -1,5 +1,6 @@
 """Stops training at the first NaN/inf loss, before a checkpoint can save the broken weights."""
 
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -61,7 +62,7 @@ class StopOnNonFiniteLoss(Callback):
         if step < 0:
             return
         last = trainer.checkpoint_callback.last_model_path if trainer.checkpoint_callback else ""
-        kept = f"the last good checkpoint is {last}" if last else "no checkpoint had been written yet"
+        kept = f"the last good checkpoint is {Path(last)}" if last else "no checkpoint had been written yet"
         raise NonFiniteLossError(
             f"training stopped: the loss became NaN or infinite at step {step} (epoch {trainer.current_epoch}); "
             f"{kept}. Lower the learning rate or check the data."
