@@ -58,8 +58,7 @@ def test_sigkilled_run_resumes_bit_for_bit(run_cli: CliRunner, tmp_path: Path, m
     assert straight["state_dict"].keys() == again["state_dict"].keys()
     for name, tensor in straight["state_dict"].items():
         assert torch.equal(tensor, again["state_dict"][name]), name
-    for a, b in zip(straight["optimizer_states"][0]["state"].values(), again["optimizer_states"][0]["state"].values()):
-        assert all(torch.equal(a[k], b[k]) for k in a if isinstance(a[k], torch.Tensor))
+    assert straight["optimizer_states"] == again["optimizer_states"]  # plain SGD: no tensors in its state
 
     expected = scalars(tmp_path / "straight/lightning_logs/version_0")
     assert {"train/loss", "val/acc", "val/acc_best", "train/loss_epoch"} <= expected.keys()
