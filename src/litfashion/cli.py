@@ -147,7 +147,7 @@ def _reported_error(err: BaseException) -> LitFashionError | None:
 
 
 # Commands beside LightningCLI's fit/validate/test/predict: name -> "module:function(argv)".
-EXTRA_COMMANDS: dict[str, str] = {}
+EXTRA_COMMANDS: dict[str, str] = {"export": "litfashion.commands.export_model:main"}
 
 
 def main(args: Sequence[str] | None = None) -> None:
