@@ -4,8 +4,8 @@ import json
 from pathlib import Path
 
 import torch
-from conftest import CONFIGS, CliRunner
 
+from conftest import CONFIGS, CliRunner
 from litfashion.models import MLP, ImageClassifier
 
 

@@ -59,7 +59,8 @@ def main(argv: list[str]) -> None:
         "init_args": init_args,
         "input_shape": list(hparams["input_shape"]),
         "class_names": list(hparams.get("class_names") or range(hparams["num_classes"])),
-        "input_scaling": "uint8 / 255" + (f", then (x - {FASHION_MNIST_MEAN}) / {FASHION_MNIST_STD}" if data.get("normalize") else ""),
+        "input_scaling": "uint8 / 255"
+        + (f", then (x - {FASHION_MNIST_MEAN}) / {FASHION_MNIST_STD}" if data.get("normalize") else ""),
     }
     (out / "model.json").write_text(json.dumps(meta, indent=2) + "\n")
     example = torch.zeros(2, *hparams["input_shape"])
