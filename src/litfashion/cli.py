@@ -3,18 +3,24 @@
 import importlib
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
 from jsonargparse import lazy_instance
 from lightning.pytorch import LightningDataModule, LightningModule, Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint
-from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
 from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.utilities.rank_zero import rank_zero_info
 
+from litfashion.callbacks.finite_loss import StopOnNonFiniteLoss
+from litfashion.callbacks.interrupt_checkpoint import CheckpointOnInterrupt
 from litfashion.callbacks.prediction_writer import PredictionWriter
+from litfashion.callbacks.rng_state import RNGStateCheckpoint
 from litfashion.checkpoints import check_state_dict_fits, checkpoint_class, load_checkpoint
 from litfashion.errors import CheckpointError, ConfigError, LitFashionError
+from litfashion.run_dirs import check_writable, newest_last_checkpoint, version_of
 
 # Names Lightning itself resolves for `fit --ckpt_path`.
 SPECIAL_CKPT_PATHS = {"last", "best", "hpc"}
@@ -37,6 +43,10 @@ class LitFashionCLI(LightningCLI):
             }
         )
         parser.add_lightning_class_args(PredictionWriter, "predictions")
+        # Faults and exact resume (issue 6).
+        parser.add_lightning_class_args(StopOnNonFiniteLoss, "finite_loss")
+        parser.add_lightning_class_args(CheckpointOnInterrupt, "interrupt_checkpoint")
+        parser.add_lightning_class_args(RNGStateCheckpoint, "rng_state")
 
     def parse_arguments(self, parser: LightningArgumentParser, args: Sequence[str] | None) -> None:
         super().parse_arguments(parser, args)
@@ -68,7 +78,51 @@ class LitFashionCLI(LightningCLI):
                 class_path = model_config.optimizer.get("class_path", "")
                 raise ConfigError(f"model.optimizer ({class_path}): the learning rate must be > 0, got {lr}")
             self._try_build("scheduler", model_config, optimizer)
-        return super().instantiate_trainer(**kwargs)
+        self._check_log_dirs()
+        trainer = super().instantiate_trainer(**kwargs)
+        if self.subcommand == "fit" and self.config_init.fit.get("ckpt_path") == "last":
+            self._resume_from_newest_last(trainer)
+        return trainer
+
+    def _check_log_dirs(self) -> None:
+        """An unwritable log or checkpoint directory fails now, not after the data is loaded."""
+        config = self.config_init[self.subcommand]
+        loggers = config.trainer.get("logger")
+        for logger in loggers if isinstance(loggers, list) else [loggers]:
+            save_dir = getattr(logger, "save_dir", None)
+            if save_dir:
+                check_writable(save_dir, f"trainer.logger ({type(logger).__name__}) save_dir")
+        if config.trainer.get("default_root_dir"):
+            check_writable(config.trainer.default_root_dir, "trainer.default_root_dir")
+        dirpath = getattr(config.get("checkpoint"), "dirpath", None)
+        if dirpath:
+            check_writable(dirpath, "checkpoint.dirpath")
+
+    def _resume_from_newest_last(self, trainer: Trainer) -> None:
+        """``fit --ckpt_path last``: the newest ``last.ckpt`` of any earlier version, continued in its version.
+
+        Each run logs to a new ``version_N``, where Lightning's own lookup of ``last`` finds nothing; so look
+        under the logger's ``save_dir/name`` (or ``checkpoint.dirpath``) and keep logging in that version.
+        """
+        checkpoint = trainer.checkpoint_callback
+        logger = trainer.logger
+        if checkpoint is not None and checkpoint.dirpath:
+            found = Path(checkpoint.dirpath) / "last.ckpt"
+            last = found if found.is_file() else None
+        elif logger is not None and logger.save_dir is not None and hasattr(logger, "_version"):
+            last = newest_last_checkpoint(Path(logger.save_dir) / (logger.name or ""))
+            if last is not None:
+                logger._version = version_of(last)
+        else:
+            return
+        if last is None:
+            return  # Lightning warns that there is no last checkpoint and trains from scratch.
+        check_state_dict_fits(load_checkpoint(last), self.model, last)
+        for callback in trainer.callbacks:
+            if isinstance(callback, SaveConfigCallback):
+                callback.overwrite = True  # the resumed version already holds the first run's config.yaml
+        self.config_init.fit.ckpt_path = str(last)
+        rank_zero_info(f"Resuming from {last}")
 
     def _try_build(self, name: str, model_config: Any, argument: Any) -> Any:
         """Call the model's injected ``optimizer``/``scheduler`` factory once, as a dry run of its settings."""
@@ -94,6 +148,7 @@ def _reported_error(err: BaseException) -> LitFashionError | None:
 
 # Commands beside LightningCLI's fit/validate/test/predict: name -> "module:function(argv)".
 EXTRA_COMMANDS: dict[str, str] = {
+    "export": "litfashion.commands.export_model:main",
     "export-images": "litfashion.commands.export_images:main",
 }
 

@@ -61,6 +61,7 @@ class ImageClassifier(LightningModule):
         self.val_loss = MeanMetric()
         self.val_acc = MulticlassAccuracy(num_classes, average="micro")
         self.val_acc_best = MaxMetric()
+        self.val_acc_best.persistent(True)  # saved in checkpoints: a resumed run keeps the best so far
         self.test_loss = MeanMetric()
         self.test_acc = MulticlassAccuracy(num_classes, average="micro")
 
@@ -88,7 +89,8 @@ class ImageClassifier(LightningModule):
         self.train_acc.reset()
 
     def on_train_start(self) -> None:
-        self.val_acc_best.reset()
+        if self.trainer.ckpt_path is None:
+            self.val_acc_best.reset()
 
     def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         loss, logits, target = self._step(batch)

@@ -1,0 +1,69 @@
+"""Stops training at the first NaN/inf loss, before a checkpoint can save the broken weights."""
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from lightning.pytorch import Callback, LightningModule, Trainer
+from lightning.pytorch.trainer.states import TrainerFn
+from torch import Tensor
+
+from litfashion.errors import LitFashionError
+
+
+class NonFiniteLossError(LitFashionError):
+    """The training loss became NaN or infinite."""
+
+
+class StopOnNonFiniteLoss(Callback):
+    """Raises a clear error naming the first step whose loss was not finite; the last good checkpoint stays.
+
+    Reading a GPU tensor's value waits for the GPU, so each step only folds ``isfinite(loss)`` into a device
+    tensor (no wait), and the value is read every ``check_every_n_steps`` steps (default: every step on CPU,
+    where it costs nothing, else ``trainer.log_every_n_steps``, when logging reads the loss anyway) and always
+    before validation, so no checkpoint is written after a bad step. Checkpoints saved every
+    ``checkpoint.every_n_train_steps`` may still hold weights from within the last unchecked window.
+    """
+
+    def __init__(self, check_every_n_steps: int | None = None) -> None:
+        super().__init__()
+        self.check_every_n_steps = check_every_n_steps
+        self._first_bad: Tensor | None = None
+        self._every = 1
+
+    def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        on_cpu = trainer.strategy.root_device.type == "cpu"
+        self._every = self.check_every_n_steps or (1 if on_cpu else trainer.log_every_n_steps)
+        self._first_bad = torch.tensor(-1, device=trainer.strategy.root_device)
+
+    def on_train_batch_end(
+        self, trainer: Trainer, pl_module: LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
+        loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
+        if not isinstance(loss, Tensor) or self._first_bad is None:
+            return
+        # global_step already counts this batch's step; the step logged with this loss is one less.
+        bad_now = ~torch.isfinite(loss.detach()).all() & (self._first_bad < 0)
+        self._first_bad = torch.where(bad_now, trainer.global_step - 1, self._first_bad)
+        if trainer.global_step % self._every == 0:
+            self._check(trainer)
+
+    def on_validation_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if trainer.state.fn == TrainerFn.FITTING:
+            self._check(trainer)
+
+    def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self._check(trainer)
+
+    def _check(self, trainer: Trainer) -> None:
+        if self._first_bad is None:
+            return
+        step = int(trainer.strategy.reduce(self._first_bad.float(), reduce_op="max").item())
+        if step < 0:
+            return
+        last = trainer.checkpoint_callback.last_model_path if trainer.checkpoint_callback else ""
+        kept = f"the last good checkpoint is {Path(last)}" if last else "no checkpoint had been written yet"
+        raise NonFiniteLossError(
+            f"training stopped: the loss became NaN or infinite at step {step} (epoch {trainer.current_epoch}); "
+            f"{kept}. Lower the learning rate or check the data."
+        )

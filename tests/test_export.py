@@ -1,0 +1,58 @@
+"""``litfashion export``: the plain state_dict and the torch.export program predict as the checkpoint does."""
+
+import json
+from pathlib import Path
+
+import torch
+
+from conftest import CONFIGS, CliRunner
+from litfashion.models import MLP, ImageClassifier
+
+
+def test_export_predicts_as_the_checkpoint(run_cli: CliRunner, tmp_path: Path) -> None:
+    run_cli(
+        "fit",
+        "--config", str(CONFIGS / "fashion_mnist.yaml"),
+        "--config", str(CONFIGS / "trainer" / "cpu.yaml"),
+        "--trainer.max_epochs", "1",
+        "--trainer.enable_progress_bar", "false",
+        "--model.init_args.hidden_sizes", "[32, 16]",
+        "--model.init_args.optimizer.init_args.lr", "0.1",
+    )  # fmt: skip
+    ckpt = tmp_path / "lightning_logs/version_0/checkpoints/last.ckpt"
+    proc = run_cli("export", "--ckpt_path", str(ckpt), "--out", "exported")
+    out = tmp_path / "exported"
+    assert f"Exported {ckpt} to exported" in proc.stdout
+    assert sorted(p.name for p in out.iterdir()) == ["model.json", "model.pt2", "model_weights.pth"]
+
+    meta = json.loads((out / "model.json").read_text())
+    assert meta["init_args"] == {
+        "in_features": 784, "hidden_sizes": [32, 16], "num_classes": 10, "activation": "ReLU", "dropout": 0.0
+    }  # fmt: skip
+    assert meta["class_names"][0] == "T-shirt/top"
+
+    # The tutorial's way: build the model, then load_state_dict(torch.load(..., weights_only=True)).
+    plain = MLP(**meta["init_args"])
+    plain.load_state_dict(torch.load(out / "model_weights.pth", weights_only=True))
+    plain.eval()
+    program = torch.export.load(out / "model.pt2").module()
+    reference = ImageClassifier.load_from_checkpoint(ckpt, weights_only=True).eval()
+
+    images = torch.rand(5, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        expected = reference(images)
+        assert not torch.equal(expected, torch.zeros_like(expected))
+        assert torch.equal(plain(images), expected)
+        assert torch.allclose(program(images), expected, atol=1e-6)
+        assert torch.allclose(program(images[:3]), expected[:3], atol=1e-6)  # any batch size
+
+
+def test_export_refuses_another_models_checkpoint(run_cli: CliRunner, tmp_path: Path) -> None:
+    torch.save({"state_dict": {"encoder.weight": torch.zeros(2, 2)}, "hyper_parameters": {}}, tmp_path / "other.ckpt")
+    proc = run_cli("export", "--ckpt_path", "other.ckpt", "--out", "exported", check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (
+        "litfashion export: error: checkpoint other.ckpt was written by an unknown model, not by "
+        "litfashion.models.ImageClassifier (no net.* weights and input_shape to export)"
+    )
+    assert not (tmp_path / "exported").exists()
