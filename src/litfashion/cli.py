@@ -33,13 +33,21 @@ class LitFashionCLI(LightningCLI):
         for attribute in ("input_shape", "num_classes", "class_names"):
             parser.link_arguments(f"data.{attribute}", f"model.init_args.{attribute}", apply_on="instantiate")
         parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
+        # Since Lightning 2.6, `save_last` rewrites last.ckpt only when a new best is saved; a second, unmonitored
+        # ModelCheckpoint keeps last.ckpt at the latest epoch, which is what resuming needs.
+        parser.add_lightning_class_args(ModelCheckpoint, "last_checkpoint")
+        parser.link_arguments("checkpoint.dirpath", "last_checkpoint.dirpath")
         parser.set_defaults(
             {
                 "checkpoint.monitor": "val/acc",
                 "checkpoint.mode": "max",
                 "checkpoint.filename": "best",
-                "checkpoint.save_last": True,
+                "checkpoint.save_last": False,
                 "checkpoint.auto_insert_metric_name": False,
+                "last_checkpoint.monitor": None,
+                "last_checkpoint.filename": "last",
+                "last_checkpoint.save_top_k": 1,
+                "last_checkpoint.enable_version_counter": False,
             }
         )
         parser.add_lightning_class_args(PredictionWriter, "predictions")

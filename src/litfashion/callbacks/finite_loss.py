@@ -61,8 +61,14 @@ class StopOnNonFiniteLoss(Callback):
         step = int(trainer.strategy.reduce(self._first_bad.float(), reduce_op="max").item())
         if step < 0:
             return
-        last = trainer.checkpoint_callback.last_model_path if trainer.checkpoint_callback else ""
-        kept = f"the last good checkpoint is {Path(last)}" if last else "no checkpoint had been written yet"
+        saved = [
+            Path(path)
+            for callback in trainer.checkpoint_callbacks
+            for path in (callback.last_model_path, callback.best_model_path)
+            if path and Path(path).is_file()
+        ]
+        last = max(saved, key=lambda path: path.stat().st_mtime_ns, default=None)
+        kept = f"the last good checkpoint is {last}" if last else "no checkpoint had been written yet"
         raise NonFiniteLossError(
             f"training stopped: the loss became NaN or infinite at step {step} (epoch {trainer.current_epoch}); "
             f"{kept}. Lower the learning rate or check the data."
