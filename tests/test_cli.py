@@ -142,30 +142,7 @@ def test_missing_data_without_network(run_cli: CliRunner, tmp_path: Path) -> Non
     assert str(empty / "train-images-idx3-ubyte.gz") in stderr
 
 
-def test_missing_checkpoint(run_cli: CliRunner, tmp_path: Path) -> None:
-    _fails_cleanly(
-        run_cli, tmp_path, "test", "--config", TUTORIAL, "--ckpt_path", "nowhere.ckpt",
-        message="litfashion: error: checkpoint nowhere.ckpt: no such file",
-    )  # fmt: skip
-
-
-def test_checkpoint_of_another_model_class(run_cli: CliRunner, tmp_path: Path) -> None:
-    torch.save(
-        {"state_dict": {"w": torch.zeros(1)}, "hyper_parameters": {"_class_path": "other.Model"}},
-        tmp_path / "other.ckpt",
-    )
-    _fails_cleanly(
-        run_cli, tmp_path, "test", "--config", TUTORIAL, "--ckpt_path", "other.ckpt",
-        message="was written by other.Model, but the config's model is litfashion.models.ImageClassifier",
-    )  # fmt: skip
-
-
-def test_checkpoint_whose_weights_do_not_fit(run_cli: CliRunner, tmp_path: Path) -> None:
-    torch.save({"state_dict": {"net.linear_relu_stack.0.weight": torch.zeros(3, 3)}}, tmp_path / "odd.ckpt")
-    _fails_cleanly(
-        run_cli, tmp_path, "test", "--config", TUTORIAL, "--ckpt_path", "odd.ckpt",
-        message="does not fit ImageClassifier: missing net.linear_relu_stack.0.bias",
-    )  # fmt: skip
+# Missing, unsafe and mismatched checkpoints: tests/test_safe_loading.py.
 
 
 def test_python_module_entry_and_console_script_agree(run_cli: CliRunner) -> None:
