@@ -12,9 +12,25 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.loggers import TensorBoardLogger
 
-from litfashion.callbacks.prediction_writer import PredictionWriter
+from litfashion.callbacks import (
+    ConfusionMatrixLogger,
+    HparamsLogger,
+    LearningRateLogger,
+    PredictionWriter,
+    RunSummary,
+    SampleGridLogger,
+)
 from litfashion.checkpoints import check_state_dict_fits, checkpoint_class, load_checkpoint
 from litfashion.errors import CheckpointError, ConfigError, LitFashionError
+
+# What every run shows in TensorBoard and the terminal: config key -> callback, each off with `KEY.enabled: false`.
+TENSORBOARD_CALLBACKS = {
+    "lr_monitor": LearningRateLogger,
+    "hparams": HparamsLogger,
+    "confusion_matrix": ConfusionMatrixLogger,
+    "sample_grids": SampleGridLogger,
+    "run_summary": RunSummary,
+}
 
 # Names Lightning itself resolves for `fit --ckpt_path`.
 SPECIAL_CKPT_PATHS = {"last", "best", "hpc"}
@@ -37,6 +53,8 @@ class LitFashionCLI(LightningCLI):
             }
         )
         parser.add_lightning_class_args(PredictionWriter, "predictions")
+        for key, callback in TENSORBOARD_CALLBACKS.items():
+            parser.add_lightning_class_args(callback, key)
 
     def parse_arguments(self, parser: LightningArgumentParser, args: Sequence[str] | None) -> None:
         super().parse_arguments(parser, args)
@@ -114,7 +132,9 @@ def main(args: Sequence[str] | None = None) -> None:
             subclass_mode_model=True,
             subclass_mode_data=True,
             trainer_defaults={
-                "logger": lazy_instance(TensorBoardLogger, save_dir=".", name="lightning_logs", default_hp_metric=False)
+                "logger": lazy_instance(
+                    TensorBoardLogger, save_dir=".", name="lightning_logs", default_hp_metric=False, log_graph=True
+                )
             },
             parser_kwargs={"allow_abbrev": False},
             args=args,

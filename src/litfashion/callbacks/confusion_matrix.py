@@ -1,0 +1,62 @@
+"""Confusion matrix with class names, drawn into TensorBoard at the end of each validation epoch."""
+
+from typing import Any
+
+from lightning.pytorch import Callback, LightningModule, Trainer
+from matplotlib.figure import Figure
+from torchmetrics.classification import MulticlassConfusionMatrix
+
+from litfashion.callbacks.tensorboard import summary_writer
+
+
+class ConfusionMatrixLogger(Callback):
+    """Accumulates the validation predictions (``preds``/``target`` returned by ``validation_step``) in a
+    torchmetrics confusion matrix and logs its figure as ``val/confusion_matrix`` once per epoch.
+
+    The matrix updates on every rank (it syncs at ``compute``); only rank zero draws. ``enabled: false`` switches
+    it off; ``normalize: true`` shows each true class's row as fractions instead of counts.
+    """
+
+    def __init__(self, enabled: bool = True, normalize: bool = False) -> None:
+        self.enabled = enabled
+        self.normalize = normalize
+        self.matrix: MulticlassConfusionMatrix | None = None
+
+    def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
+        if self.enabled and self.matrix is None:
+            num_classes = len(pl_module.class_names)
+            # Predictions come from the model itself: skip the input checks, which would sync a GPU each batch.
+            self.matrix = MulticlassConfusionMatrix(
+                num_classes, normalize="true" if self.normalize else None, validate_args=False
+            )
+        if self.matrix is not None:
+            self.matrix.to(pl_module.device)
+
+    def on_validation_batch_end(
+        self,
+        trainer: Trainer,
+        pl_module: LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+        dataloader_idx: int = 0,
+    ) -> None:
+        if self.matrix is not None and not trainer.sanity_checking and isinstance(outputs, dict):
+            self.matrix.update(outputs["preds"], outputs["target"])
+
+    def on_validation_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if self.matrix is None or trainer.sanity_checking or not self.matrix.update_called:
+            return
+        matrix = self.matrix.compute().cpu()
+        self.matrix.reset()
+        writer = summary_writer(trainer)
+        if writer is None:
+            return
+        size = max(6.0, 0.75 * len(matrix) + 2)
+        figure = Figure(figsize=(size, size), layout="constrained")
+        axes = figure.subplots()
+        self.matrix.plot(matrix, ax=axes, labels=list(pl_module.class_names))
+        for text in axes.texts:
+            text.set_fontsize(9)
+        axes.set_title(f"Validation confusion matrix, epoch {trainer.current_epoch}")
+        writer.add_figure("val/confusion_matrix", figure, global_step=trainer.global_step, close=False)
