@@ -52,8 +52,9 @@ class ConfusionMatrixLogger(Callback):
         writer = summary_writer(trainer)
         if writer is None:
             return
-        size = max(6.0, 0.75 * len(matrix) + 2)
-        figure = Figure(figsize=(size, size), layout="constrained")
+        size = max(6.0, 0.7 * len(matrix) + 1.5)
+        figure = Figure(figsize=(size, size))
+        figure.subplots_adjust(left=0.17, bottom=0.17, right=0.98, top=0.95)  # fixed: a layout engine costs more
         axes = figure.subplots()
         self.matrix.plot(matrix, ax=axes, labels=list(pl_module.class_names))
         for text in axes.texts:
