@@ -133,3 +133,10 @@ def test_tensorboard_server_lists_the_run_scalars(run_cli: CliRunner, tmp_path: 
             server.kill()
             _, stderr = server.communicate()
     assert set(runs.get("version_0", {})) >= FIT_SCALARS, f"scalars served: {runs}\n{stderr[-2000:]}"
+
+
+def test_bad_sample_count_is_one_clear_error(run_cli: CliRunner, tmp_path: Path) -> None:
+    proc = run_cli("fit", "--config", TUTORIAL, *QUICK, "--sample_grids.max_samples", "0", check=False)
+    assert proc.returncode == 2
+    assert "litfashion: error: sample_grids.max_samples must be >= 1, got 0" in proc.stderr
+    assert not (tmp_path / "lightning_logs").exists()

@@ -13,18 +13,21 @@ class ConfusionMatrixLogger(Callback):
     """Accumulates the validation predictions (``preds``/``target`` returned by ``validation_step``) in a
     torchmetrics confusion matrix and logs its figure as ``val/confusion_matrix`` once per epoch.
 
-    The matrix updates on every rank (it syncs at ``compute``); only rank zero draws. ``enabled: false`` switches
-    it off; ``normalize: true`` shows each true class's row as fractions instead of counts.
+    Needs the model's ``class_names``. The matrix updates on every rank (it syncs at ``compute``); only rank zero
+    draws. ``enabled: false`` switches it off; ``normalize: true`` shows each true class's row as fractions.
     """
 
     def __init__(self, enabled: bool = True, normalize: bool = False) -> None:
         self.enabled = enabled
         self.normalize = normalize
         self.matrix: MulticlassConfusionMatrix | None = None
+        self.class_names: list[str] = []
 
     def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
-        if self.enabled and self.matrix is None:
-            num_classes = len(pl_module.class_names)
+        class_names = getattr(pl_module, "class_names", None)
+        if self.enabled and self.matrix is None and class_names:
+            self.class_names = list(class_names)
+            num_classes = len(self.class_names)
             # Predictions come from the model itself: skip the input checks, which would sync a GPU each batch.
             self.matrix = MulticlassConfusionMatrix(
                 num_classes, normalize="true" if self.normalize else None, validate_args=False
@@ -56,7 +59,7 @@ class ConfusionMatrixLogger(Callback):
         figure = Figure(figsize=(size, size))
         figure.subplots_adjust(left=0.17, bottom=0.17, right=0.98, top=0.95)  # fixed: a layout engine costs more
         axes = figure.subplots()
-        self.matrix.plot(matrix, ax=axes, labels=list(pl_module.class_names))
+        self.matrix.plot(matrix, ax=axes, labels=self.class_names)
         for text in axes.texts:
             text.set_fontsize(9)
         axes.set_title(f"Validation confusion matrix, epoch {trainer.current_epoch}")

@@ -10,6 +10,7 @@ from torch import Tensor
 from torchvision.utils import make_grid
 
 from litfashion.callbacks.tensorboard import summary_writer
+from litfashion.errors import ConfigError
 
 
 def _grid(images: Tensor, ncols: int) -> Tensor:
@@ -28,9 +29,8 @@ def mistakes_figure(
     inch_per_pixel = 0.045
     width, height = inch_per_pixel * grid.shape[-1], inch_per_pixel * grid.shape[-2]
     figure = Figure(figsize=(width, height + 0.3))
-    axes = figure.add_axes(
-        (0.0, 0.0, 1.0, height / (height + 0.3))
-    )  # no layout engine: it would cost more than the drawing
+    # Fixed axes, no layout engine: one would cost more than the drawing.
+    axes = figure.add_axes((0.0, 0.0, 1.0, height / (height + 0.3)))
     axes.imshow(grid.permute(1, 2, 0).numpy(), cmap="gray", interpolation="nearest")
     axes.set_axis_off()
     for i, (pred, target) in enumerate(zip(preds, targets, strict=True)):
@@ -53,6 +53,8 @@ class SampleGridLogger(Callback):
     def __init__(
         self, enabled: bool = True, train_batch: bool = True, misclassified: bool = True, max_samples: int = 32
     ) -> None:
+        if max_samples < 1:
+            raise ConfigError(f"sample_grids.max_samples must be >= 1, got {max_samples}")
         self.enabled = enabled
         self.train_batch = train_batch
         self.misclassified = misclassified
@@ -106,5 +108,8 @@ class SampleGridLogger(Callback):
             return
         images, preds, targets = (torch.cat(parts) for parts in zip(*self._mistakes, strict=True))
         self._mistakes, self._held = [], 0
-        figure = mistakes_figure(images, preds.tolist(), targets.tolist(), pl_module.class_names)
+        names = getattr(pl_module, "class_names", None) or list(
+            map(str, range(int(max(preds.max(), targets.max())) + 1))
+        )
+        figure = mistakes_figure(images, preds.tolist(), targets.tolist(), names)
         writer.add_figure("val/misclassified", figure, global_step=trainer.global_step, close=False)
