@@ -37,7 +37,8 @@ def hparams_data(events: EventAccumulator) -> dict[str, plugin_data_pb2.HParamsP
 
 
 def test_fit_and_test_fill_scalars_hparams_images_and_graph(run_cli: CliRunner, tmp_path: Path) -> None:
-    fit = run_cli("fit", "--config", TUTORIAL, *QUICK, "--trainer.max_epochs", "2")
+    every_second = ("--sample_grids.every_n_epochs", "2")
+    fit = run_cli("fit", "--config", TUTORIAL, *QUICK, "--trainer.max_epochs", "2", *every_second)
     events = read_run(tmp_path / "lightning_logs" / "version_0")
     tags = events.Tags()
 
@@ -48,6 +49,8 @@ def test_fit_and_test_fill_scalars_hparams_images_and_graph(run_cli: CliRunner, 
     assert set(tags["images"]) >= IMAGES
     assert len(events.Images("train/batch")) == 1
     assert len(events.Images("val/confusion_matrix")) == 2
+    second_epoch = events.Images("val/confusion_matrix")[1].step
+    assert [image.step for image in events.Images("val/misclassified")] == [second_epoch]
     assert events.Images("val/confusion_matrix")[0].encoded_image_string.startswith(b"\x89PNG")
     assert tags["graph"]
 

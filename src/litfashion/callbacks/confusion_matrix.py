@@ -6,7 +6,8 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 from matplotlib.figure import Figure
 from torchmetrics.classification import MulticlassConfusionMatrix
 
-from litfashion.callbacks.tensorboard import summary_writer
+from litfashion.callbacks.tensorboard import epoch_due, summary_writer
+from litfashion.errors import ConfigError
 
 
 class ConfusionMatrixLogger(Callback):
@@ -14,11 +15,15 @@ class ConfusionMatrixLogger(Callback):
     torchmetrics confusion matrix and logs its figure as ``val/confusion_matrix`` once per epoch.
 
     Needs the model's ``class_names``. The matrix updates on every rank (it syncs at ``compute``); only rank zero
-    draws. ``enabled: false`` switches it off; ``normalize: true`` shows each true class's row as fractions.
+    draws. ``enabled: false`` switches it off; ``normalize: true`` shows each true class's row as fractions;
+    ``every_n_epochs`` draws only every n-th epoch while fitting (each figure costs ~0.2 s on a 2-core CPU).
     """
 
-    def __init__(self, enabled: bool = True, normalize: bool = False) -> None:
+    def __init__(self, enabled: bool = True, normalize: bool = False, every_n_epochs: int = 1) -> None:
+        if every_n_epochs < 1:
+            raise ConfigError(f"confusion_matrix.every_n_epochs must be >= 1, got {every_n_epochs}")
         self.enabled = enabled
+        self.every_n_epochs = every_n_epochs
         self.normalize = normalize
         self.matrix: MulticlassConfusionMatrix | None = None
         self.class_names: list[str] = []
@@ -44,11 +49,11 @@ class ConfusionMatrixLogger(Callback):
         batch_idx: int,
         dataloader_idx: int = 0,
     ) -> None:
-        if self.matrix is not None and not trainer.sanity_checking and isinstance(outputs, dict):
+        if self.matrix is not None and isinstance(outputs, dict) and epoch_due(trainer, self.every_n_epochs):
             self.matrix.update(outputs["preds"], outputs["target"])
 
     def on_validation_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        if self.matrix is None or trainer.sanity_checking or not self.matrix.update_called:
+        if self.matrix is None or not self.matrix.update_called:
             return
         matrix = self.matrix.compute().cpu()
         self.matrix.reset()

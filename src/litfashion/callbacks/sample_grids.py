@@ -9,7 +9,7 @@ from matplotlib.figure import Figure
 from torch import Tensor
 from torchvision.utils import make_grid
 
-from litfashion.callbacks.tensorboard import summary_writer
+from litfashion.callbacks.tensorboard import epoch_due, summary_writer
 from litfashion.errors import ConfigError
 
 
@@ -47,14 +47,22 @@ class SampleGridLogger(Callback):
 
     Only rank zero collects and draws; collecting stops once ``max_samples`` mistakes are held, so later
     validation batches cost nothing. ``enabled: false`` switches both off; ``train_batch``/``misclassified``
-    switch one.
+    switch one; ``every_n_epochs`` draws the mistakes only every n-th epoch while fitting.
     """
 
     def __init__(
-        self, enabled: bool = True, train_batch: bool = True, misclassified: bool = True, max_samples: int = 32
+        self,
+        enabled: bool = True,
+        train_batch: bool = True,
+        misclassified: bool = True,
+        max_samples: int = 32,
+        every_n_epochs: int = 1,
     ) -> None:
         if max_samples < 1:
             raise ConfigError(f"sample_grids.max_samples must be >= 1, got {max_samples}")
+        if every_n_epochs < 1:
+            raise ConfigError(f"sample_grids.every_n_epochs must be >= 1, got {every_n_epochs}")
+        self.every_n_epochs = every_n_epochs
         self.enabled = enabled
         self.train_batch = train_batch
         self.misclassified = misclassified
@@ -91,9 +99,9 @@ class SampleGridLogger(Callback):
         if (
             not (self.enabled and self.misclassified)
             or self._held >= self.max_samples
-            or trainer.sanity_checking
             or not trainer.is_global_zero
             or not isinstance(outputs, dict)
+            or not epoch_due(trainer, self.every_n_epochs)
         ):
             return
         preds, target = outputs["preds"], outputs["target"]
@@ -104,7 +112,7 @@ class SampleGridLogger(Callback):
 
     def on_validation_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         writer = summary_writer(trainer)
-        if not self._mistakes or writer is None or trainer.sanity_checking:
+        if not self._mistakes or writer is None:
             return
         images, preds, targets = (torch.cat(parts) for parts in zip(*self._mistakes, strict=True))
         self._mistakes, self._held = [], 0

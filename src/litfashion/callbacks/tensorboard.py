@@ -1,7 +1,8 @@
-"""Finding the run's TensorBoard writer, so callbacks stand aside under other loggers or none."""
+"""Finding the run's TensorBoard writer (callbacks stand aside under other loggers or none), and when to draw."""
 
 from lightning.pytorch import Trainer
 from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.trainer.states import TrainerFn
 from torch.utils.tensorboard import SummaryWriter
 
 
@@ -13,3 +14,10 @@ def summary_writer(trainer: Trainer) -> SummaryWriter | None:
         if isinstance(logger, TensorBoardLogger):
             return logger.experiment
     return None
+
+
+def epoch_due(trainer: Trainer, every_n_epochs: int) -> bool:
+    """Whether this validation epoch gets figures: every ``every_n_epochs``-th while fitting, always otherwise."""
+    if trainer.sanity_checking:
+        return False
+    return trainer.state.fn != TrainerFn.FITTING or (trainer.current_epoch + 1) % every_n_epochs == 0
