@@ -14,13 +14,29 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveCon
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities.rank_zero import rank_zero_info
 
+from litfashion.callbacks import (
+    ConfusionMatrixLogger,
+    HparamsLogger,
+    LearningRateLogger,
+    PredictionWriter,
+    RunSummary,
+    SampleGridLogger,
+)
 from litfashion.callbacks.finite_loss import StopOnNonFiniteLoss
 from litfashion.callbacks.interrupt_checkpoint import CheckpointOnInterrupt
-from litfashion.callbacks.prediction_writer import PredictionWriter
 from litfashion.callbacks.rng_state import RNGStateCheckpoint
 from litfashion.checkpoints import check_state_dict_fits, checkpoint_class, load_checkpoint
 from litfashion.errors import CheckpointError, ConfigError, LitFashionError
 from litfashion.run_dirs import check_writable, newest_last_checkpoint, version_of
+
+# What every run shows in TensorBoard and the terminal: config key -> callback, each off with `KEY.enabled: false`.
+TENSORBOARD_CALLBACKS = {
+    "lr_monitor": LearningRateLogger,
+    "hparams": HparamsLogger,
+    "confusion_matrix": ConfusionMatrixLogger,
+    "sample_grids": SampleGridLogger,
+    "run_summary": RunSummary,
+}
 
 # Names Lightning itself resolves for `fit --ckpt_path`.
 SPECIAL_CKPT_PATHS = {"last", "best", "hpc"}
@@ -55,6 +71,8 @@ class LitFashionCLI(LightningCLI):
         parser.add_lightning_class_args(StopOnNonFiniteLoss, "finite_loss")
         parser.add_lightning_class_args(CheckpointOnInterrupt, "interrupt_checkpoint")
         parser.add_lightning_class_args(RNGStateCheckpoint, "rng_state")
+        for key, callback in TENSORBOARD_CALLBACKS.items():
+            parser.add_lightning_class_args(callback, key)
 
     def parse_arguments(self, parser: LightningArgumentParser, args: Sequence[str] | None) -> None:
         super().parse_arguments(parser, args)
@@ -179,7 +197,9 @@ def main(args: Sequence[str] | None = None) -> None:
             subclass_mode_model=True,
             subclass_mode_data=True,
             trainer_defaults={
-                "logger": lazy_instance(TensorBoardLogger, save_dir=".", name="lightning_logs", default_hp_metric=False)
+                "logger": lazy_instance(
+                    TensorBoardLogger, save_dir=".", name="lightning_logs", default_hp_metric=False, log_graph=True
+                )
             },
             parser_kwargs={"allow_abbrev": False},
             args=args,

@@ -1,3 +1,15 @@
+from litfashion.callbacks.confusion_matrix import ConfusionMatrixLogger
+from litfashion.callbacks.hparams import HparamsLogger
+from litfashion.callbacks.learning_rate import LearningRateLogger
 from litfashion.callbacks.prediction_writer import PredictionWriter
+from litfashion.callbacks.run_summary import RunSummary
+from litfashion.callbacks.sample_grids import SampleGridLogger
 
-__all__ = ["PredictionWriter"]
+__all__ = [
+    "ConfusionMatrixLogger",
+    "HparamsLogger",
+    "LearningRateLogger",
+    "PredictionWriter",
+    "RunSummary",
+    "SampleGridLogger",
+]

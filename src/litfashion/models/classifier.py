@@ -92,10 +92,12 @@ class ImageClassifier(LightningModule):
         if self.trainer.ckpt_path is None:
             self.val_acc_best.reset()
 
-    def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+    def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> dict[str, Tensor]:
+        """Returns the predictions for the callbacks that draw them (confusion matrix, misclassified samples)."""
         loss, logits, target = self._step(batch)
         self.val_loss.update(loss, weight=len(target))
         self.val_acc.update(logits, target)
+        return {"preds": logits.argmax(dim=1), "target": target}
 
     def on_validation_epoch_end(self) -> None:
         acc = self.val_acc.compute()
