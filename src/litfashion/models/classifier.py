@@ -55,9 +55,11 @@ class ImageClassifier(LightningModule):
         self.scheduler = scheduler
         self.example_input_array = torch.zeros(1, *input_shape)
 
-        # Training metrics update every step: skip their input checks, which would sync a GPU each step.
-        self.train_loss = MeanMetric(nan_strategy="disable")
-        self.train_acc = MulticlassAccuracy(num_classes, average="micro", validate_args=False)
+        # Training loss and accuracy are summed every step into one tensor (loss x samples, correct): one small
+        # in-place add, where two torchmetrics updates cost ~10x more per step on a CPU (see BENCHMARKS.md); no
+        # `.item()`, so no GPU sync. They are averaged, and synced across ranks, at the end of each epoch.
+        self.register_buffer("train_sums", torch.zeros(2), persistent=False)
+        self.train_samples = 0
         self.val_loss = MeanMetric()
         self.val_acc = MulticlassAccuracy(num_classes, average="micro")
         self.val_acc_best = MaxMetric()
@@ -76,16 +78,22 @@ class ImageClassifier(LightningModule):
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
         loss, logits, target = self._step(batch)
-        self.train_loss.update(loss.detach(), weight=len(target))
-        self.train_acc.update(logits.detach(), target)
-        self.log("train/loss", loss, on_step=True, on_epoch=False, prog_bar=True)
+        with torch.no_grad():
+            self.train_sums += torch.stack((loss * len(target), (logits.argmax(dim=1) == target).sum()))
+        self.train_samples += len(target)
+        # `self.log` is costly per call (see BENCHMARKS.md): call it only on the steps the logger writes, as
+        # Lightning's own LearningRateMonitor does; the progress bar shows the loss as of the last one.
+        if self.trainer._logger_connector.should_update_logs:
+            self.log("train/loss", loss, on_step=True, on_epoch=False, prog_bar=True)
         return loss
 
     def on_train_epoch_end(self) -> None:
-        self.log("train/loss_epoch", self.train_loss.compute())
-        self.log("train/acc", self.train_acc.compute())
-        self.train_loss.reset()
-        self.train_acc.reset()
+        if self.train_samples:
+            loss, accuracy = self.train_sums / self.train_samples
+            self.log("train/loss_epoch", loss, sync_dist=True)
+            self.log("train/acc", accuracy, sync_dist=True)
+        self.train_sums.zero_()
+        self.train_samples = 0
 
     def on_train_start(self) -> None:
         self.val_acc_best.reset()
