@@ -276,6 +276,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data-dir", type=Path, default=REPO / "data")
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
+    parser.add_argument("--markdown", type=Path, default=None, help="write the Markdown report here")
     parser.add_argument("--worker", choices=("tutorial", "floor"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     data_dir = args.data_dir.resolve()
@@ -298,12 +299,20 @@ def main(argv: list[str] | None = None) -> None:
     info["loadavg_after"] = os.getloadavg()
     summary = summarize(runs)
     report = {
-        "settings": {k: v for k, v in vars(args).items() if k not in ("worker", "out", "data_dir")},
+        "settings": {k: v for k, v in vars(args).items() if k not in ("worker", "out", "markdown", "data_dir")},
         "machine": info,
         "summary": summary,
         "runs": runs,
     }
-    print(markdown(summary))
+    table = markdown(summary)
+    print(table)
+    if args.markdown:
+        command = " ".join(["python benchmarks/throughput.py", *(argv if argv is not None else sys.argv[1:])])
+        load = ", ".join(f"{a:.2f}" for a in info["loadavg_before"])
+        args.markdown.write_text(
+            f"`{command}`: {args.repeats} round(s) x {args.epochs} epoch(s); {info['cpus']} CPUs, "
+            f"torch {info['torch']} with {info['torch_threads']} threads; load average before: {load}\n\n{table}\n"
+        )
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(report, indent=2) + "\n")
