@@ -56,7 +56,7 @@ class ImageClassifier(LightningModule):
         self.example_input_array = torch.zeros(1, *input_shape)
 
         # Training loss and accuracy are summed every step into one tensor (loss x samples, correct): one small
-        # in-place add, where two torchmetrics updates cost ~10x more per step on a CPU (see BENCHMARKS.md); no
+        # in-place add, where two torchmetrics updates cost ~5x more on a CPU (benchmarks/step_parts.py); no
         # `.item()`, so no GPU sync. They are averaged, and synced across ranks, at the end of each epoch.
         self.register_buffer("train_sums", torch.zeros(2), persistent=False)
         self.train_samples = 0
