@@ -1,4 +1,5 @@
 from litfashion.callbacks.confusion_matrix import ConfusionMatrixLogger
+from litfashion.callbacks.epoch_timer import EpochTimer
 from litfashion.callbacks.hparams import HparamsLogger
 from litfashion.callbacks.learning_rate import LearningRateLogger
 from litfashion.callbacks.prediction_writer import PredictionWriter
@@ -7,6 +8,7 @@ from litfashion.callbacks.sample_grids import SampleGridLogger
 
 __all__ = [
     "ConfusionMatrixLogger",
+    "EpochTimer",
     "HparamsLogger",
     "LearningRateLogger",
     "PredictionWriter",

@@ -13,6 +13,7 @@ from torchmetrics.classification import MulticlassAccuracy
 
 from litfashion.errors import ConfigError
 from litfashion.models.mlp import MLP
+from litfashion.models.running_metrics import LossAndAccuracy
 
 
 class ImageClassifier(LightningModule):
@@ -55,9 +56,7 @@ class ImageClassifier(LightningModule):
         self.scheduler = scheduler
         self.example_input_array = torch.zeros(1, *input_shape)
 
-        # Training metrics update every step: skip their input checks, which would sync a GPU each step.
-        self.train_loss = MeanMetric(nan_strategy="disable")
-        self.train_acc = MulticlassAccuracy(num_classes, average="micro", validate_args=False)
+        self.train_metrics = LossAndAccuracy()
         self.val_loss = MeanMetric()
         self.val_acc = MulticlassAccuracy(num_classes, average="micro")
         self.val_acc_best = MaxMetric()
@@ -77,16 +76,19 @@ class ImageClassifier(LightningModule):
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
         loss, logits, target = self._step(batch)
-        self.train_loss.update(loss.detach(), weight=len(target))
-        self.train_acc.update(logits.detach(), target)
-        self.log("train/loss", loss, on_step=True, on_epoch=False, prog_bar=True)
+        self.train_metrics.update(loss, logits, target)
+        # `self.log` is costly per call (see BENCHMARKS.md): call it only on the steps the logger writes, as
+        # Lightning's own LearningRateMonitor does; the progress bar shows the loss as of the last one.
+        if self.trainer._logger_connector.should_update_logs:
+            self.log("train/loss", loss, on_step=True, on_epoch=False, prog_bar=True)
         return loss
 
     def on_train_epoch_end(self) -> None:
-        self.log("train/loss_epoch", self.train_loss.compute())
-        self.log("train/acc", self.train_acc.compute())
-        self.train_loss.reset()
-        self.train_acc.reset()
+        if self.train_metrics.update_count:
+            loss, accuracy = self.train_metrics.compute()
+            self.log("train/loss_epoch", loss)
+            self.log("train/acc", accuracy)
+        self.train_metrics.reset()
 
     def on_train_start(self) -> None:
         if self.trainer.ckpt_path is None:

@@ -1,0 +1,43 @@
+"""The throughput benchmark keeps working: all three runs, on tiny data, end to end (no timing assertions)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import REPO
+
+
+def test_throughput_benchmark_runs_all_variants_and_writes_json(tmp_path: Path, tiny_source: Path) -> None:
+    out = tmp_path / "results.json"
+    env = {**os.environ, "LITFASHION_FASHION_MNIST_DIR": str(tiny_source), "OMP_NUM_THREADS": "1"}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "src"), env.get("PYTHONPATH")]))
+    args = ["--repeats", "1", "--epochs", "1", "--limit", "4", "--data-dir", str(tmp_path / "data"), "--out", str(out)]
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "throughput.py"), *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert "| litfashion |" in proc.stdout and "litfashion/floor =" in proc.stdout
+
+    report = json.loads(out.read_text())
+    summary = report["summary"]
+    for variant in ("tutorial", "floor", "litfashion"):
+        run = report["runs"][variant][0]
+        assert len(run["epoch_s"]) == 1 and run["epoch_s"][0] > 0
+        assert run["train_samples"] == 4 * 64  # --limit 4 batches of the tutorial's 64
+        assert run["peak_rss_mib"] > 0
+        assert 0 <= summary[variant]["test_acc_per_epoch"][0] <= 1
+    # Same seed, same init, same unshuffled batches: the three runs learn the same model.
+    accuracies = {summary[v]["test_acc_per_epoch"][0] for v in ("tutorial", "floor", "litfashion")}
+    assert len(accuracies) == 1, accuracies
+    assert summary["litfashion"]["startup_s"] > 0
+    ratios = summary["ratios"]
+    assert ratios["litfashion/floor"] == summary["litfashion"]["median_epoch_s"] / summary["floor"]["median_epoch_s"]
+    # The data module unpacked the source into the data dir that all three runs shared.
+    assert (tmp_path / "data" / "FashionMNIST" / "raw" / "train-images-idx3-ubyte").is_file()
