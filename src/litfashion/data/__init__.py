@@ -1,0 +1,3 @@
+from litfashion.data.fashion_mnist import FashionMNISTDataModule
+
+__all__ = ["FashionMNISTDataModule"]

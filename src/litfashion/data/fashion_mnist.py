@@ -1,0 +1,182 @@
+"""FashionMNIST as a LightningDataModule: offline-first data, in-memory uint8 batches, scaling on the device."""
+
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+import torch.nn.functional as F
+from lightning.pytorch import LightningDataModule
+from torch import Tensor, nn
+from torch.utils.data import DataLoader
+from torchvision.datasets import FashionMNIST
+
+from litfashion.data import idx_files
+from litfashion.errors import ConfigError
+from litfashion.data.in_memory import BatchedInMemoryImages, InMemoryImages, make_loader
+
+# Mean and std of the training images scaled to [0, 1].
+FASHION_MNIST_MEAN = 0.2860
+FASHION_MNIST_STD = 0.3530
+
+
+class FashionMNISTDataModule(LightningDataModule):
+    """The tutorial's ``datasets.FashionMNIST`` + ``ToTensor`` + ``DataLoader``, as one configurable module.
+
+    Args:
+        data_dir: Where the dataset lives (``data_dir/FashionMNIST/raw``), and where it is unpacked to.
+        source_dir: A folder with the four ``*-ubyte.gz`` files; else ``$LITFASHION_FASHION_MNIST_DIR``, else
+            Debian's ``/usr/share/datasets/fashion-mnist``.
+        download: Try torchvision's download when no local copy is found.
+        batch_size: Samples per training batch on each device.
+        eval_batch_size: Samples per validation/test/predict batch; defaults to ``batch_size``.
+        validation: ``"test"`` evaluates each epoch on the official 10k test set, as the tutorial does;
+            ``"split"`` holds out ``val_fraction`` of the training set, chosen by ``split_seed``.
+        val_fraction: Share of the training set held out when ``validation="split"``.
+        split_seed: Seed of the held-out split; the same on every rank.
+        shuffle: Reshuffle the training set every epoch (the tutorial does not).
+        normalize: Standardize pixels with the training set's mean and std after scaling to [0, 1].
+        one_hot_targets: Give the model one-hot float targets, as the tutorial's ``target_transform`` does.
+        train_transforms: Per-sample transforms (e.g. ``torchvision.transforms.v2.RandomHorizontalFlip``) on
+            ``uint8 [1, 28, 28]`` images; setting any switches training to the per-sample path.
+        batched: Gather whole batches from the in-memory tensor (fast path) instead of sample by sample.
+        num_workers: DataLoader worker processes; 0 is fastest for the in-memory path.
+        pin_memory: Pin host memory for faster transfers to a GPU.
+    """
+
+    def __init__(
+        self,
+        data_dir: str = "data",
+        source_dir: str | None = None,
+        download: bool = True,
+        batch_size: int = 64,
+        eval_batch_size: int | None = None,
+        validation: Literal["test", "split"] = "split",
+        val_fraction: float = 0.1,
+        split_seed: int = 0,
+        shuffle: bool = True,
+        normalize: bool = False,
+        one_hot_targets: bool = False,
+        train_transforms: list[nn.Module] | None = None,
+        batched: bool = True,
+        num_workers: int = 0,
+        pin_memory: bool = False,
+    ) -> None:
+        super().__init__()
+        if batch_size < 1:
+            raise ConfigError(f"data.batch_size must be >= 1, got {batch_size}")
+        if eval_batch_size is not None and eval_batch_size < 1:
+            raise ConfigError(f"data.eval_batch_size must be >= 1, got {eval_batch_size}")
+        if validation == "split" and not 0 < val_fraction < 1:
+            raise ConfigError(f"data.val_fraction must be in (0, 1), got {val_fraction}")
+        if num_workers < 0:
+            raise ConfigError(f"data.num_workers must be >= 0, got {num_workers}")
+        self.save_hyperparameters(ignore=["train_transforms"])
+        self.input_shape = [1, 28, 28]
+        self.class_names = list(FashionMNIST.classes)
+        self.num_classes = len(self.class_names)
+        self.data_dir = Path(data_dir).expanduser()
+        self.source_dir = source_dir
+        self.download = download
+        self.batch_size = batch_size
+        self.eval_batch_size = eval_batch_size or batch_size
+        self.validation = validation
+        self.val_fraction = val_fraction
+        self.split_seed = split_seed
+        self.shuffle = shuffle
+        self.normalize = normalize
+        self.one_hot_targets = one_hot_targets
+        self.train_transform = nn.Sequential(*train_transforms) if train_transforms else None
+        self.batched = batched
+        self.num_workers = num_workers
+        self.pin_memory = pin_memory
+        self.train_set: InMemoryImages | None = None
+        self.val_set: InMemoryImages | None = None
+        self.test_set: InMemoryImages | None = None
+
+    def prepare_data(self) -> None:
+        """Make sure ``data_dir`` holds the dataset: keep it, unpack a local copy, or download (rank zero)."""
+        target = idx_files.raw_dir(self.data_dir)
+        problems = idx_files.dataset_problems(target)
+        if not problems:
+            return
+        tried = [f"{target}: {'; '.join(p.split(': ', 1)[1] for p in problems[:1])}"]
+        for source in idx_files.source_dirs(self.source_dir):
+            found = idx_files.unpack_from(source, target)
+            if not found:
+                return
+            tried.extend(found[:1])
+        if self.download:
+            try:
+                FashionMNIST(self.data_dir, download=True)
+                return
+            except Exception as err:  # torchvision raises bare RuntimeError/URLError per mirror
+                tried.append(f"download: failed ({str(err).splitlines()[0]})")
+        else:
+            tried.append("download: disabled (data.download is false)")
+        raise idx_files.not_found(self.data_dir, tried)
+
+    def _load(self, train: bool) -> tuple[Tensor, Tensor]:
+        dataset = FashionMNIST(self.data_dir, train=train, download=False)
+        return dataset.data, dataset.targets
+
+    def setup(self, stage: str) -> None:
+        if stage in ("fit", "validate") and self.train_set is None:
+            images, targets = self._load(train=True)
+            if self.validation == "split":
+                generator = torch.Generator().manual_seed(self.split_seed)
+                order = torch.randperm(len(targets), generator=generator)
+                n_val = max(1, round(self.val_fraction * len(targets)))
+                val_idx, train_idx = order[:n_val], order[n_val:]
+                self.val_set = self._dataset(images[val_idx], targets[val_idx])
+                images, targets = images[train_idx], targets[train_idx]
+            self.train_set = self._dataset(images, targets, self.train_transform)
+        if self.test_set is None and (
+            stage in ("test", "predict") or (stage in ("fit", "validate") and self.validation == "test")
+        ):
+            self.test_set = self._dataset(*self._load(train=False))
+            if self.validation == "test":
+                self.val_set = self.test_set
+
+    def _dataset(self, images: Tensor, targets: Tensor, transform: nn.Module | None = None) -> InMemoryImages:
+        if transform is None and self.batched:
+            return BatchedInMemoryImages(images, targets)
+        return InMemoryImages(images, targets, transform)
+
+    def _loader(self, dataset: InMemoryImages | None, train: bool = False) -> DataLoader:
+        assert dataset is not None, "setup() must run before the dataloaders are requested"
+        return make_loader(
+            dataset,
+            batch_size=self.batch_size if train else self.eval_batch_size,
+            shuffle=self.shuffle and train,
+            num_workers=self.num_workers,
+            pin_memory=self.pin_memory,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self.train_set, train=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader(self.val_set)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader(self.test_set)
+
+    def predict_dataloader(self) -> DataLoader:
+        return self._loader(self.test_set)
+
+    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        """Scale uint8 images to [0, 1] floats (as ``ToTensor`` does) on the device, after the transfer."""
+        if isinstance(batch, Tensor):  # the model's example input
+            return self._scale(batch)
+        images, targets = batch
+        if self.one_hot_targets and targets.ndim == 1:
+            targets = F.one_hot(targets, self.num_classes).float()
+        return self._scale(images), targets
+
+    def _scale(self, images: Tensor) -> Tensor:
+        if images.dtype != torch.uint8:
+            return images
+        images = images.float().div_(255)
+        if self.normalize:
+            images = images.sub_(FASHION_MNIST_MEAN).div_(FASHION_MNIST_STD)
+        return images
