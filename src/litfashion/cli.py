@@ -15,6 +15,7 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from litfashion.callbacks.prediction_writer import PredictionWriter
 from litfashion.checkpoints import check_state_dict_fits, checkpoint_class, load_checkpoint
 from litfashion.errors import CheckpointError, ConfigError, LitFashionError
+from litfashion.models.schedulers import build_scheduler
 
 # Names Lightning itself resolves for `fit --ckpt_path`.
 SPECIAL_CKPT_PATHS = {"last", "best", "hpc"}
@@ -67,15 +68,21 @@ class LitFashionCLI(LightningCLI):
             if isinstance(lr, (int, float)) and lr <= 0:
                 class_path = model_config.optimizer.get("class_path", "")
                 raise ConfigError(f"model.optimizer ({class_path}): the learning rate must be > 0, got {lr}")
-            self._try_build("scheduler", model_config, optimizer)
+            self._try_build("scheduler", model_config, optimizer, total_steps=100)
         return super().instantiate_trainer(**kwargs)
 
-    def _try_build(self, name: str, model_config: Any, argument: Any) -> Any:
-        """Call the model's injected ``optimizer``/``scheduler`` factory once, as a dry run of its settings."""
+    def _try_build(self, name: str, model_config: Any, argument: Any, total_steps: int | None = None) -> Any:
+        """Call the model's injected ``optimizer``/``scheduler`` factory once, as a dry run of its settings.
+
+        ``total_steps`` stands in for the run's length, which the Trainer only knows later, for schedulers
+        that need it (see ``litfashion.models.schedulers``).
+        """
         factory = getattr(self.model, name, None)
         if not callable(factory):
             return None
         try:
+            if total_steps is not None:
+                return build_scheduler(factory, argument, total_steps)
             return factory(argument)
         except (ValueError, TypeError, KeyError) as err:
             class_path = (model_config.get(name) or {}).get("class_path", "")

@@ -11,8 +11,9 @@ from torch.utils.data import DataLoader
 from torchvision.datasets import FashionMNIST
 
 from litfashion.data import idx_files
-from litfashion.errors import ConfigError
+from litfashion.data.augment import BatchAugment
 from litfashion.data.in_memory import BatchedInMemoryImages, InMemoryImages, make_loader
+from litfashion.errors import ConfigError
 
 # Mean and std of the training images scaled to [0, 1].
 FASHION_MNIST_MEAN = 0.2860
@@ -38,6 +39,8 @@ class FashionMNISTDataModule(LightningDataModule):
         one_hot_targets: Give the model one-hot float targets, as the tutorial's ``target_transform`` does.
         train_transforms: Per-sample transforms (e.g. ``torchvision.transforms.v2.RandomHorizontalFlip``) on
             ``uint8 [1, 28, 28]`` images; setting any switches training to the per-sample path.
+        train_augment: Augmentation of whole training batches on the device (e.g. ``BatchAugment``: random
+            flips and shifts); unlike ``train_transforms`` it keeps the fast batched path.
         batched: Gather whole batches from the in-memory tensor (fast path) instead of sample by sample.
         num_workers: DataLoader worker processes; 0 is fastest for the in-memory path.
         pin_memory: Pin host memory for faster transfers to a GPU.
@@ -57,6 +60,7 @@ class FashionMNISTDataModule(LightningDataModule):
         normalize: bool = False,
         one_hot_targets: bool = False,
         train_transforms: list[nn.Module] | None = None,
+        train_augment: BatchAugment | None = None,
         batched: bool = True,
         num_workers: int = 0,
         pin_memory: bool = False,
@@ -70,7 +74,7 @@ class FashionMNISTDataModule(LightningDataModule):
             raise ConfigError(f"data.val_fraction must be in (0, 1), got {val_fraction}")
         if num_workers < 0:
             raise ConfigError(f"data.num_workers must be >= 0, got {num_workers}")
-        self.save_hyperparameters(ignore=["train_transforms"])
+        self.save_hyperparameters(ignore=["train_transforms", "train_augment"])
         self.input_shape = [1, 28, 28]
         self.class_names = list(FashionMNIST.classes)
         self.num_classes = len(self.class_names)
@@ -86,6 +90,7 @@ class FashionMNISTDataModule(LightningDataModule):
         self.normalize = normalize
         self.one_hot_targets = one_hot_targets
         self.train_transform = nn.Sequential(*train_transforms) if train_transforms else None
+        self.train_augment = train_augment
         self.batched = batched
         self.num_workers = num_workers
         self.pin_memory = pin_memory
@@ -165,10 +170,15 @@ class FashionMNISTDataModule(LightningDataModule):
         return self._loader(self.test_set)
 
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
-        """Scale uint8 images to [0, 1] floats (as ``ToTensor`` does) on the device, after the transfer."""
+        """Scale uint8 images to [0, 1] floats (as ``ToTensor`` does) on the device, after the transfer.
+
+        Training batches go through ``train_augment`` first, on the raw images.
+        """
         if isinstance(batch, Tensor):  # the model's example input
             return self._scale(batch)
         images, targets = batch
+        if self.train_augment is not None and self.trainer is not None and self.trainer.training:
+            images = self.train_augment(images)
         if self.one_hot_targets and targets.ndim == 1:
             targets = F.one_hot(targets, self.num_classes).float()
         return self._scale(images), targets

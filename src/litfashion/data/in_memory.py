@@ -20,9 +20,7 @@ class InMemoryImages(Dataset):
     Images are ``[N, H, W]`` (grayscale) or ``[N, C, H, W]`` uint8; samples come out as ``[C, H, W]``.
     """
 
-    def __init__(
-        self, images: Tensor, targets: Tensor, transform: Callable[[Tensor], Tensor] | None = None
-    ) -> None:
+    def __init__(self, images: Tensor, targets: Tensor, transform: Callable[[Tensor], Tensor] | None = None) -> None:
         if len(images) != len(targets):
             raise ValueError(f"{len(images)} images but {len(targets)} targets")
         self.images = images if images.ndim == 4 else images.unsqueeze(1)
