@@ -27,6 +27,7 @@ from litfashion.callbacks.interrupt_checkpoint import CheckpointOnInterrupt
 from litfashion.callbacks.rng_state import RNGStateCheckpoint
 from litfashion.checkpoints import check_state_dict_fits, checkpoint_class, load_checkpoint
 from litfashion.errors import CheckpointError, ConfigError, LitFashionError
+from litfashion.models.schedulers import build_scheduler
 from litfashion.run_dirs import check_writable, newest_last_checkpoint, version_of
 
 # What every run shows in TensorBoard and the terminal: config key -> callback, each off with `KEY.enabled: false`.
@@ -46,6 +47,8 @@ class LitFashionCLI(LightningCLI):
     """Links what the data defines (input shape, classes) into the model, and checks inputs before any work."""
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        # jsonargparse skips a link whose data module lacks the attribute or whose model lacks the parameter,
+        # so tasks without classes (the linear regression) share this CLI; tests/test_linear_regression.py runs one.
         for attribute in ("input_shape", "num_classes", "class_names"):
             parser.link_arguments(f"data.{attribute}", f"model.init_args.{attribute}", apply_on="instantiate")
         parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
@@ -103,7 +106,7 @@ class LitFashionCLI(LightningCLI):
             if isinstance(lr, (int, float)) and lr <= 0:
                 class_path = model_config.optimizer.get("class_path", "")
                 raise ConfigError(f"model.optimizer ({class_path}): the learning rate must be > 0, got {lr}")
-            self._try_build("scheduler", model_config, optimizer)
+            self._try_build("scheduler", model_config, optimizer, total_steps=100)
         self._check_log_dirs()
         trainer = super().instantiate_trainer(**kwargs)
         if self.subcommand == "fit" and self.config_init.fit.get("ckpt_path") == "last":
@@ -150,12 +153,18 @@ class LitFashionCLI(LightningCLI):
         self.config_init.fit.ckpt_path = str(last)
         rank_zero_info(f"Resuming from {last}")
 
-    def _try_build(self, name: str, model_config: Any, argument: Any) -> Any:
-        """Call the model's injected ``optimizer``/``scheduler`` factory once, as a dry run of its settings."""
+    def _try_build(self, name: str, model_config: Any, argument: Any, total_steps: int | None = None) -> Any:
+        """Call the model's injected ``optimizer``/``scheduler`` factory once, as a dry run of its settings.
+
+        ``total_steps`` stands in for the run's length, which the Trainer only knows later, for schedulers
+        that need it (see ``litfashion.models.schedulers``).
+        """
         factory = getattr(self.model, name, None)
         if not callable(factory):
             return None
         try:
+            if total_steps is not None:
+                return build_scheduler(factory, argument, total_steps)
             return factory(argument)
         except (ValueError, TypeError, KeyError) as err:
             class_path = (model_config.get(name) or {}).get("class_path", "")

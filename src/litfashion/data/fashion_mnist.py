@@ -10,6 +10,7 @@ from torch.utils.data import DataLoader
 from torchvision.datasets import FashionMNIST
 
 from litfashion.data import idx_files
+from litfashion.data.augment import BatchAugment
 from litfashion.data.device_scaling import ScaleOnDevice
 from litfashion.data.in_memory import BatchedInMemoryImages, InMemoryImages, make_loader
 from litfashion.errors import ConfigError
@@ -38,6 +39,8 @@ class FashionMNISTDataModule(ScaleOnDevice, LightningDataModule):
         one_hot_targets: Give the model one-hot float targets, as the tutorial's ``target_transform`` does.
         train_transforms: Per-sample transforms (e.g. ``torchvision.transforms.v2.RandomHorizontalFlip``) on
             ``uint8 [1, 28, 28]`` images; setting any switches training to the per-sample path.
+        train_augment: Augmentation of whole training batches on the device (e.g. ``BatchAugment``: random
+            flips and shifts); unlike ``train_transforms`` it keeps the fast batched path.
         batched: Gather whole batches from the in-memory tensor (fast path) instead of sample by sample.
         num_workers: DataLoader worker processes; 0 is fastest for the in-memory path.
         pin_memory: Pin host memory for faster transfers to a GPU.
@@ -57,6 +60,7 @@ class FashionMNISTDataModule(ScaleOnDevice, LightningDataModule):
         normalize: bool = False,
         one_hot_targets: bool = False,
         train_transforms: list[nn.Module] | None = None,
+        train_augment: BatchAugment | None = None,
         batched: bool = True,
         num_workers: int = 0,
         pin_memory: bool = False,
@@ -70,7 +74,7 @@ class FashionMNISTDataModule(ScaleOnDevice, LightningDataModule):
             raise ConfigError(f"data.val_fraction must be in (0, 1), got {val_fraction}")
         if num_workers < 0:
             raise ConfigError(f"data.num_workers must be >= 0, got {num_workers}")
-        self.save_hyperparameters(ignore=["train_transforms"])
+        self.save_hyperparameters(ignore=["train_transforms", "train_augment"])
         self.input_shape = [1, 28, 28]
         self.class_names = list(FashionMNIST.classes)
         self.num_classes = len(self.class_names)
@@ -86,6 +90,7 @@ class FashionMNISTDataModule(ScaleOnDevice, LightningDataModule):
         self.normalize = normalize
         self.one_hot_targets = one_hot_targets
         self.train_transform = nn.Sequential(*train_transforms) if train_transforms else None
+        self.train_augment = train_augment
         self.batched = batched
         self.num_workers = num_workers
         self.pin_memory = pin_memory

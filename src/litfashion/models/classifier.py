@@ -14,6 +14,7 @@ from torchmetrics.classification import MulticlassAccuracy
 from litfashion.errors import ConfigError
 from litfashion.models.mlp import MLP
 from litfashion.models.running_metrics import LossAndAccuracy
+from litfashion.models.schedulers import build_scheduler
 
 
 class ImageClassifier(LightningModule):
@@ -21,7 +22,8 @@ class ImageClassifier(LightningModule):
 
     ``input_shape``, ``num_classes`` and ``class_names`` are linked from the data module by the CLI, so they
     are typed once. ``optimizer`` and ``scheduler`` are injected by LightningCLI from the YAML
-    (``class_path: torch.optim.SGD`` ...), so any optimizer or scheduler works without code.
+    (``class_path: torch.optim.SGD`` ...), so any optimizer or scheduler works without code; one that needs
+    the run's length (``OneCycleLR``'s ``total_steps``) gets the Trainer's count of optimizer steps.
     """
 
     def __init__(
@@ -138,7 +140,7 @@ class ImageClassifier(LightningModule):
         optimizer = self.optimizer(self.parameters())
         if self.scheduler is None:
             return optimizer
-        scheduler = self.scheduler(optimizer)
+        scheduler = build_scheduler(self.scheduler, optimizer, self.trainer.estimated_stepping_batches)
         return {
             "optimizer": optimizer,
             "lr_scheduler": {

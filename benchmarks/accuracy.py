@@ -1,0 +1,88 @@
+"""Test accuracy and fit time of configs over seeds, run through the CLI as a user would; prints a table.
+
+Each (config, seed): ``litfashion fit --config C --seed_everything S``, timed from the outside, then
+``litfashion test`` on the official test set with the run's ``last.ckpt`` (no checkpoint is chosen by test
+accuracy). Arguments after ``--`` go to every ``fit`` (e.g. ``-- --trainer.max_epochs 1``).
+
+    python benchmarks/accuracy.py                       # both configs, seeds 0 1 2
+    python benchmarks/accuracy.py --configs configs/fashion_mnist_best.yaml --seeds 0
+"""
+
+import argparse
+import csv
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_CONFIGS = [REPO / "configs" / "fashion_mnist.yaml", REPO / "configs" / "fashion_mnist_best.yaml"]
+# Published anchors (Fashion-MNIST benchmark, github.com/zalandoresearch/fashion-mnist).
+ANCHORS = [
+    ("Fashion-MNIST benchmark: best MLPClassifier", "87.1%"),
+    ("Fashion-MNIST benchmark: best SVC (RBF)", "89.7%"),
+]
+
+
+def litfashion(args: list[str], workdir: Path) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, "-m", "litfashion", *args], cwd=workdir, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"litfashion {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    return proc
+
+
+def run_seed(config: Path, seed: int, workdir: Path, fit_args: list[str]) -> tuple[float, float]:
+    """(test accuracy, fit seconds) of one seed."""
+    run_dir = workdir / config.stem / f"seed{seed}"
+    common = ["--config", str(config), "--seed_everything", str(seed), "--trainer.enable_progress_bar", "false"]
+    start = time.perf_counter()
+    litfashion(["fit", *common, "--checkpoint.dirpath", str(run_dir / "checkpoints"), *fit_args], workdir)
+    seconds = time.perf_counter() - start
+    test_logger = [
+        "--trainer.logger", "lightning.pytorch.loggers.CSVLogger",
+        "--trainer.logger.init_args.save_dir", str(run_dir),
+        "--trainer.logger.init_args.name", "test",
+    ]  # fmt: skip
+    litfashion(["test", *common, *test_logger, "--ckpt_path", str(run_dir / "checkpoints" / "last.ckpt")], workdir)
+    with next((run_dir / "test").rglob("metrics.csv")).open() as f:
+        rows = [row for row in csv.DictReader(f) if row.get("test/acc")]
+    return float(rows[-1]["test/acc"]), seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--configs", nargs="+", type=Path, default=DEFAULT_CONFIGS)
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--workdir", type=Path, default=Path("accuracy_runs"), help="runs, data and logs go here")
+    parser.add_argument("fit_args", nargs="*", help="extra arguments for every fit, after --")
+    args = parser.parse_args()
+    workdir = args.workdir.resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    lines = [
+        "| Model | Test accuracy (mean ± std) | Fit wall time (mean) | Command |",
+        "|---|---|---|---|",
+    ]
+    for config in args.configs:
+        config = config.resolve()
+        results = []
+        for seed in args.seeds:
+            acc, seconds = run_seed(config, seed, workdir, args.fit_args)
+            print(f"{config.name} seed {seed}: test/acc {acc:.4f}, fit {seconds:.1f} s", flush=True)
+            results.append((acc, seconds))
+        accs = [100 * acc for acc, _ in results]
+        std = statistics.stdev(accs) if len(accs) > 1 else 0.0
+        seconds = statistics.mean(s for _, s in results)
+        name = config.relative_to(REPO) if config.is_relative_to(REPO) else config
+        command = f"`python benchmarks/accuracy.py --configs {name} --seeds {' '.join(map(str, args.seeds))}`"
+        accuracy = f"{statistics.mean(accs):.2f}% ± {std:.2f} ({len(accs)} seeds)"
+        lines.append(f"| `{name}` | {accuracy} | {seconds:.0f} s | {command} |")
+    for anchor, acc in ANCHORS:
+        lines.append(f"| {anchor} | {acc} | | published |")
+    print(f"\nload average at the end: {os.getloadavg()[0]:.2f}\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
