@@ -1,4 +1,4 @@
-"""A test-only callback that writes down, per rank and epoch, the sample indices its sampler gave and the labels it saw."""
+"""A test-only callback that writes down, per rank and epoch, the indices its sampler gave and the labels seen."""
 
 import json
 from pathlib import Path
