@@ -1,4 +1,4 @@
-"""DDP on 2 CPU processes (gloo): trains and exits, syncs metrics, writes from rank zero only, shards the data."""
+"""DDP, 2 CPU processes (gloo): exits, syncs metrics, rank zero alone writes, data sharded, a NaN stops all."""
 
 import json
 import os
@@ -19,12 +19,15 @@ from litfashion.models import ImageClassifier
 TESTS = Path(__file__).resolve().parent
 N_TRAIN, N_TEST = 512, 128  # the tiny_source fixture
 # 128 test images split evenly over 2 ranks: the DistributedSampler pads no shard, so no sample counts twice.
-FIT = [
+DDP_FIT = [
     "fit",
     "--config", str(CONFIGS / "fashion_mnist.yaml"),
     "--config", str(CONFIGS / "trainer" / "ddp_cpu.yaml"),
-    "--trainer.max_epochs", "2",
     "--trainer.enable_progress_bar", "false",
+]  # fmt: skip
+FIT = [
+    *DDP_FIT,
+    "--trainer.max_epochs", "2",
     "--data.init_args.shuffle", "true",
     "--data.init_args.eval_batch_size", "32",
     "--model.init_args.optimizer.init_args.lr", "0.05",  # a middling accuracy after 2 epochs, not 0 or 1
@@ -34,18 +37,16 @@ FIT = [
 TIMEOUT_S = 240
 
 
-@pytest.fixture(scope="module")
-def ddp_run(tmp_path_factory: pytest.TempPathFactory, tiny_source: Path) -> tuple[Path, str]:
-    """One 2-process ``litfashion fit``, in its own process group so that a hang kills both ranks and fails."""
-    cwd = tmp_path_factory.mktemp("ddp")
+def run_ddp(*args: str, cwd: Path, source: Path) -> tuple[int, str]:
+    """``litfashion ARGS`` in its own process group, so that a hang kills every rank and fails the test."""
     env = {
         **os.environ,
         "PYTHONUNBUFFERED": "1",
-        "LITFASHION_FASHION_MNIST_DIR": str(tiny_source),
-        "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]),
+        "LITFASHION_FASHION_MNIST_DIR": str(source),
+        "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]),  # the test callbacks
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "litfashion", *FIT],
+        [sys.executable, "-m", "litfashion", *args],
         cwd=cwd,
         env=env,
         stdout=subprocess.PIPE,
@@ -60,12 +61,20 @@ def ddp_run(tmp_path_factory: pytest.TempPathFactory, tiny_source: Path) -> tupl
             assert time.monotonic() < deadline, f"a rank was still running after rank 0 exited:\n{output[-4000:]}"
             time.sleep(0.1)
     except subprocess.TimeoutExpired:
-        pytest.fail(f"DDP fit did not finish within {TIMEOUT_S} s (hung?)")
+        pytest.fail(f"DDP run did not finish within {TIMEOUT_S} s (hung?)")
     finally:
         if _group_alive(proc.pid):
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-    assert proc.returncode == 0, output[-4000:]
+    return proc.returncode, output
+
+
+@pytest.fixture(scope="module")
+def ddp_run(tmp_path_factory: pytest.TempPathFactory, tiny_source: Path) -> tuple[Path, str]:
+    """One 2-process ``litfashion fit``, shared by the tests below."""
+    cwd = tmp_path_factory.mktemp("ddp")
+    returncode, output = run_ddp(*FIT, cwd=cwd, source=tiny_source)
+    assert returncode == 0, output[-4000:]
     return cwd, output
 
 
@@ -154,3 +163,28 @@ def test_in_memory_batches_are_sharded_and_reshuffled(ddp_run: tuple[Path, str])
     for record in ranks:
         epoch0, epoch1 = (epoch["indices"] for epoch in record["epochs"])
         assert set(epoch0) != set(epoch1)  # reshuffled across ranks, not only within each shard
+
+
+def test_nan_loss_on_one_rank_stops_every_rank(tmp_path: Path, tiny_source: Path) -> None:
+    # Rank 1 alone sees a NaN loss at step 2; both ranks check at the same steps (here before validating at
+    # step 4), so both stop there instead of one waiting forever in a collective the other left.
+    returncode, output = run_ddp(
+        *DDP_FIT,
+        "--trainer.max_epochs", "1",
+        "--trainer.val_check_interval", "2",
+        "--trainer.callbacks+", "nan_on_rank.NaNLossOnRank",
+        "--trainer.callbacks.rank", "1",
+        "--trainer.callbacks.step", "2",
+        cwd=tmp_path,
+        source=tiny_source,
+    )  # fmt: skip
+    last = Path("lightning_logs/version_0/checkpoints/last.ckpt")
+    assert returncode == 2, output[-4000:]
+    expected = (
+        f"litfashion: error: training stopped: the loss became NaN or infinite at step 2 (epoch 0); "
+        f"the last good checkpoint is {last}. Lower the learning rate or check the data."
+    )
+    # Each rank reports it; their lines may interleave in the shared pipe.
+    assert output.count("litfashion: error:") == output.count(expected) >= 1
+    assert "Traceback" not in output
+    assert torch.load(tmp_path / last, weights_only=True)["global_step"] == 2
