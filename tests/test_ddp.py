@@ -79,11 +79,16 @@ def ddp_run(tmp_path_factory: pytest.TempPathFactory, tiny_source: Path) -> tupl
 
 
 def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+    """Whether a process of group ``pgid`` still runs; zombies (exited, not yet reaped by init) count as gone."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # exited meanwhile
+            continue
+        state, pgrp = fields[0], int(fields[2])
+        if pgrp == pgid and state != "Z":
+            return True
+    return False
 
 
 def scalars(run_dir: Path) -> dict[str, list[float]]:
