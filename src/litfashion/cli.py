@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from jsonargparse import lazy_instance
 from lightning.pytorch import LightningDataModule, LightningModule, Trainer
-from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities.rank_zero import rank_zero_info
@@ -108,10 +108,17 @@ class LitFashionCLI(LightningCLI):
                 raise ConfigError(f"model.optimizer ({class_path}): the learning rate must be > 0, got {lr}")
             self._try_build("scheduler", model_config, optimizer, total_steps=100)
         self._check_log_dirs()
+        self._drop_progress_bar_if_disabled()
         trainer = super().instantiate_trainer(**kwargs)
         if self.subcommand == "fit" and self.config_init.fit.get("ckpt_path") == "last":
             self._resume_from_newest_last(trainer)
         return trainer
+
+    def _drop_progress_bar_if_disabled(self) -> None:
+        """``trainer.enable_progress_bar: false`` hides the configs' bar (Lightning refuses a bar callback then)."""
+        trainer = self.config_init[self.subcommand].trainer
+        if trainer.get("enable_progress_bar") is False and trainer.get("callbacks"):
+            trainer.callbacks = [cb for cb in trainer.callbacks if not isinstance(cb, ProgressBar)]
 
     def _check_log_dirs(self) -> None:
         """An unwritable log or checkpoint directory fails now, not after the data is loaded."""

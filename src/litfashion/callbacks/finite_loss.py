@@ -15,13 +15,20 @@ class NonFiniteLossError(LitFashionError):
     """The training loss became NaN or infinite."""
 
 
+# "No bad step yet": above any step, so that the earliest bad step of all ranks is their minimum.
+NO_BAD_STEP = torch.iinfo(torch.int64).max
+
+
 class StopOnNonFiniteLoss(Callback):
     """Raises a clear error naming the first step whose loss was not finite; the last good checkpoint stays.
 
-    Reading a GPU tensor's value waits for the GPU, so each step only folds ``isfinite(loss)`` into a device
-    tensor (no wait), and the value is read every ``check_every_n_steps`` steps (default: every step on CPU,
-    where it costs nothing, else ``trainer.log_every_n_steps``, when logging reads the loss anyway) and always
-    before validation, so no checkpoint is written after a bad step. Checkpoints saved every
+    Reading a GPU tensor's value waits for the GPU, and with several processes a check is a collective (every
+    rank must stop together, so the ranks' flags are all-reduced); so each step only folds ``isfinite(loss)``
+    into a tensor (no wait), and the value is read every ``check_every_n_steps`` steps (default: every step in
+    a single CPU process, where it costs nothing, else ``trainer.log_every_n_steps``, when logging reads the
+    loss anyway), always before validation and at the end of each epoch, so no checkpoint is written after a
+    bad step. Every rank checks at the same steps, so none waits in a collective that another skips. The step
+    named is the first bad one however late it is found. Checkpoints saved every
     ``checkpoint.every_n_train_steps`` may still hold weights from within the last unchecked window.
     """
 
@@ -32,9 +39,9 @@ class StopOnNonFiniteLoss(Callback):
         self._every = 1
 
     def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        on_cpu = trainer.strategy.root_device.type == "cpu"
-        self._every = self.check_every_n_steps or (1 if on_cpu else trainer.log_every_n_steps)
-        self._first_bad = torch.tensor(-1, device=trainer.strategy.root_device)
+        cheap = trainer.strategy.root_device.type == "cpu" and trainer.world_size == 1
+        self._every = self.check_every_n_steps or (1 if cheap else trainer.log_every_n_steps)
+        self._first_bad = torch.tensor(NO_BAD_STEP, device=trainer.strategy.root_device)
 
     def on_train_batch_end(
         self, trainer: Trainer, pl_module: LightningModule, outputs: Any, batch: Any, batch_idx: int
@@ -43,7 +50,7 @@ class StopOnNonFiniteLoss(Callback):
         if not isinstance(loss, Tensor) or self._first_bad is None:
             return
         # global_step already counts this batch's step; the step logged with this loss is one less.
-        bad_now = ~torch.isfinite(loss.detach()).all() & (self._first_bad < 0)
+        bad_now = ~torch.isfinite(loss.detach()).all() & (self._first_bad == NO_BAD_STEP)
         self._first_bad = torch.where(bad_now, trainer.global_step - 1, self._first_bad)
         if trainer.global_step % self._every == 0:
             self._check(trainer)
@@ -58,8 +65,11 @@ class StopOnNonFiniteLoss(Callback):
     def _check(self, trainer: Trainer) -> None:
         if self._first_bad is None:
             return
-        step = int(trainer.strategy.reduce(self._first_bad.float(), reduce_op="max").item())
-        if step < 0:
+        first_bad = self._first_bad.clone()
+        if trainer.world_size > 1:
+            first_bad = trainer.strategy.reduce(first_bad, reduce_op="min")
+        step = int(first_bad.item())
+        if step == NO_BAD_STEP:
             return
         saved = [
             Path(path)

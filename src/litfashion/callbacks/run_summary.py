@@ -16,7 +16,10 @@ class RunSummary(Callback):
         self.enabled = enabled
 
     def on_fit_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        if not (self.enabled and trainer.is_global_zero):
+        if not self.enabled:
+            return
+        log_dir = trainer.log_dir  # a broadcast under DDP: every rank must take part, or rank zero waits forever
+        if not trainer.is_global_zero:
             return
         table = Table(title="Run summary", show_header=False, title_justify="left")
         table.add_column(style="bold")
@@ -36,8 +39,8 @@ class RunSummary(Callback):
         )
         if last:
             table.add_row("last checkpoint", last)
-        if trainer.log_dir:
-            table.add_row("log directory", trainer.log_dir)
+        if log_dir:
+            table.add_row("log directory", log_dir)
         tensorboard = next((lg for lg in trainer.loggers if isinstance(lg, TensorBoardLogger)), None)
         if tensorboard is not None:
             table.add_row("open in TensorBoard", f"tensorboard --logdir {tensorboard.root_dir}")
