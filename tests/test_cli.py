@@ -2,6 +2,8 @@
 
 import csv
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -145,5 +147,11 @@ def test_missing_data_without_network(run_cli: CliRunner, tmp_path: Path) -> Non
 # Missing, unsafe and mismatched checkpoints: tests/test_safe_loading.py.
 
 
-def test_python_module_entry_and_console_script_agree(run_cli: CliRunner) -> None:
-    assert "fit" in run_cli("--help").stdout
+def test_python_module_entry_and_console_script_agree(run_cli: CliRunner, tmp_path: Path) -> None:
+    module = run_cli("fit", "--config", TUTORIAL, "--print_config").stdout
+    script = subprocess.run(
+        [shutil.which("litfashion"), "fit", "--config", TUTORIAL, "--print_config"],
+        cwd=tmp_path, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert "class_path: litfashion.models.ImageClassifier" in module
+    assert module == script

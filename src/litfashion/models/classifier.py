@@ -100,8 +100,9 @@ class ImageClassifier(LightningModule):
         """Returns the predictions for the callbacks that draw them (confusion matrix, misclassified samples)."""
         loss, logits, target = self._step(batch)
         self.val_loss.update(loss, weight=len(target))
-        self.val_acc.update(logits, target)
-        return {"preds": logits.argmax(dim=1), "target": target}
+        preds = logits.argmax(dim=1)
+        self.val_acc.update(preds, target)
+        return {"preds": preds, "target": target}
 
     def on_validation_epoch_end(self) -> None:
         acc = self.val_acc.compute()
