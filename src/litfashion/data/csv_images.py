@@ -19,7 +19,8 @@ from torchvision.transforms import v2
 
 from litfashion.data.csv_annotations import Annotations, LabelIndex, read_annotations, read_image_folder
 from litfashion.data.device_scaling import ScaleOnDevice
-from litfashion.data.in_memory import BatchedInMemoryImages, InMemoryImages, make_loader
+from litfashion.data.in_memory import BatchedInMemoryImages, InMemoryImages
+from litfashion.data.stage_loaders import StageLoaders
 from litfashion.errors import ConfigError, ImageDataError
 
 COLOR_MODES = {"grayscale": ImageReadMode.GRAY, "rgb": ImageReadMode.RGB}
@@ -111,7 +112,7 @@ class CSVImageDataset(ImageFiles):
         super().__init__(annotations, labels.indices(annotations), transform, target_transform, mode)
 
 
-class CSVImageDataModule(ScaleOnDevice, LightningDataModule):
+class CSVImageDataModule(StageLoaders, ScaleOnDevice, LightningDataModule):
     """Training, validation, test and predict data from annotation CSVs and image folders.
 
     Args:
@@ -189,10 +190,6 @@ class CSVImageDataModule(ScaleOnDevice, LightningDataModule):
         self.resize = v2.Resize(self.image_size, antialias=True)
         # Log what was resolved: it must also match the model's linked ``class_names`` when hparams merge.
         self.save_hyperparameters({"class_names": self.class_names, "image_size": self.image_size})
-        self.train_set: Dataset | None = None
-        self.val_set: Dataset | None = None
-        self.test_set: Dataset | None = None
-        self.predict_set: Dataset | None = None
 
     @staticmethod
     def _check_settings(args: dict[str, Any]) -> None:
@@ -293,25 +290,3 @@ class CSVImageDataModule(ScaleOnDevice, LightningDataModule):
         loader = DataLoader(files, batch_size=256, num_workers=self.num_workers, generator=torch.Generator())
         batches = list(loader)
         return torch.cat([b[0] for b in batches]), torch.cat([b[1] for b in batches])
-
-    def _loader(self, dataset: Dataset | None, train: bool = False) -> DataLoader:
-        assert dataset is not None, "setup() must run before the dataloaders are requested"
-        return make_loader(
-            dataset,
-            batch_size=self.batch_size if train else self.eval_batch_size,
-            shuffle=self.shuffle and train,
-            num_workers=0 if isinstance(dataset, BatchedInMemoryImages) else self.num_workers,
-            pin_memory=self.pin_memory,
-        )
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader(self.train_set, train=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader(self.val_set)
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader(self.test_set)
-
-    def predict_dataloader(self) -> DataLoader:
-        return self._loader(self.predict_set)

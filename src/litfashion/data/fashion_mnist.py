@@ -6,13 +6,13 @@ from typing import Literal
 import torch
 from lightning.pytorch import LightningDataModule
 from torch import Tensor, nn
-from torch.utils.data import DataLoader
 from torchvision.datasets import FashionMNIST
 
 from litfashion.data import idx_files
 from litfashion.data.augment import BatchAugment
 from litfashion.data.device_scaling import ScaleOnDevice
-from litfashion.data.in_memory import BatchedInMemoryImages, InMemoryImages, make_loader
+from litfashion.data.in_memory import BatchedInMemoryImages, InMemoryImages
+from litfashion.data.stage_loaders import StageLoaders
 from litfashion.errors import ConfigError
 
 # Mean and std of the training images scaled to [0, 1].
@@ -20,7 +20,7 @@ FASHION_MNIST_MEAN = 0.2860
 FASHION_MNIST_STD = 0.3530
 
 
-class FashionMNISTDataModule(ScaleOnDevice, LightningDataModule):
+class FashionMNISTDataModule(StageLoaders, ScaleOnDevice, LightningDataModule):
     """The tutorial's ``datasets.FashionMNIST`` + ``ToTensor`` + ``DataLoader``, as one configurable module.
 
     Args:
@@ -94,9 +94,6 @@ class FashionMNISTDataModule(ScaleOnDevice, LightningDataModule):
         self.batched = batched
         self.num_workers = num_workers
         self.pin_memory = pin_memory
-        self.train_set: InMemoryImages | None = None
-        self.val_set: InMemoryImages | None = None
-        self.test_set: InMemoryImages | None = None
 
     def prepare_data(self) -> None:
         """Make sure ``data_dir`` holds the dataset: keep it, unpack a local copy, or download (rank zero)."""
@@ -140,33 +137,12 @@ class FashionMNISTDataModule(ScaleOnDevice, LightningDataModule):
             self.test_set = self._dataset(*self._load(train=False))
             if self.validation == "test":
                 self.val_set = self.test_set
+        self.predict_set = self.test_set
 
     def _dataset(self, images: Tensor, targets: Tensor, transform: nn.Module | None = None) -> InMemoryImages:
         if transform is None and self.batched:
             return BatchedInMemoryImages(images, targets)
         return InMemoryImages(images, targets, transform)
-
-    def _loader(self, dataset: InMemoryImages | None, train: bool = False) -> DataLoader:
-        assert dataset is not None, "setup() must run before the dataloaders are requested"
-        return make_loader(
-            dataset,
-            batch_size=self.batch_size if train else self.eval_batch_size,
-            shuffle=self.shuffle and train,
-            num_workers=self.num_workers,
-            pin_memory=self.pin_memory,
-        )
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader(self.train_set, train=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader(self.val_set)
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader(self.test_set)
-
-    def predict_dataloader(self) -> DataLoader:
-        return self._loader(self.test_set)
 
     def standardize(self, images: Tensor) -> Tensor:
         if self.normalize:
