@@ -20,7 +20,8 @@ from torchvision.transforms import v2
 from litfashion.data.csv_annotations import Annotations, LabelIndex, read_annotations, read_image_folder
 from litfashion.data.device_scaling import ScaleOnDevice
 from litfashion.data.in_memory import BatchedInMemoryImages, InMemoryImages
-from litfashion.data.stage_loaders import StageLoaders
+from litfashion.data.split import holdout_split
+from litfashion.data.stage_loaders import StageLoaders, check_loader_settings
 from litfashion.errors import ConfigError, ImageDataError
 
 COLOR_MODES = {"grayscale": ImageReadMode.GRAY, "rgb": ImageReadMode.RGB}
@@ -193,14 +194,9 @@ class CSVImageDataModule(StageLoaders, ScaleOnDevice, LightningDataModule):
 
     @staticmethod
     def _check_settings(args: dict[str, Any]) -> None:
-        if args["batch_size"] < 1:
-            raise ConfigError(f"data.batch_size must be >= 1, got {args['batch_size']}")
-        if args["eval_batch_size"] is not None and args["eval_batch_size"] < 1:
-            raise ConfigError(f"data.eval_batch_size must be >= 1, got {args['eval_batch_size']}")
+        check_loader_settings(args["batch_size"], args["eval_batch_size"], args["num_workers"])
         if args["train_csv"] and not args["val_csv"] and not 0 < args["val_fraction"] < 1:
             raise ConfigError(f"data.val_fraction must be in (0, 1) without data.val_csv, got {args['val_fraction']}")
-        if args["num_workers"] < 0:
-            raise ConfigError(f"data.num_workers must be >= 0, got {args['num_workers']}")
         if args["predict_csv"] and args["predict_dir"]:
             raise ConfigError("set data.predict_csv or data.predict_dir, not both")
         size = args["image_size"]
@@ -255,9 +251,8 @@ class CSVImageDataModule(StageLoaders, ScaleOnDevice, LightningDataModule):
             if "val_csv" in self.rows:
                 val = self._files("val_csv")
             else:
-                order = torch.randperm(len(train), generator=torch.Generator().manual_seed(self.split_seed)).tolist()
-                n_val = max(1, round(self.val_fraction * len(train)))
-                val, train = train.subset(order[:n_val]), train.subset(order[n_val:])
+                val_idx, train_idx = holdout_split(len(train), self.val_fraction, self.split_seed)
+                val, train = train.subset(val_idx.tolist()), train.subset(train_idx.tolist())
             self.train_set = self._labelled(train, self.train_transform)
             self.val_set = self._labelled(val)
         if stage in ("fit", "validate") and self.val_set is None:

@@ -3,7 +3,6 @@
 from pathlib import Path
 from typing import Literal
 
-import torch
 from lightning.pytorch import LightningDataModule
 from torch import Tensor, nn
 from torchvision.datasets import FashionMNIST
@@ -12,7 +11,8 @@ from litfashion.data import idx_files
 from litfashion.data.augment import BatchAugment
 from litfashion.data.device_scaling import ScaleOnDevice
 from litfashion.data.in_memory import BatchedInMemoryImages, InMemoryImages
-from litfashion.data.stage_loaders import StageLoaders
+from litfashion.data.split import holdout_split
+from litfashion.data.stage_loaders import StageLoaders, check_loader_settings
 from litfashion.errors import ConfigError
 
 # Mean and std of the training images scaled to [0, 1].
@@ -66,14 +66,9 @@ class FashionMNISTDataModule(StageLoaders, ScaleOnDevice, LightningDataModule):
         pin_memory: bool = False,
     ) -> None:
         super().__init__()
-        if batch_size < 1:
-            raise ConfigError(f"data.batch_size must be >= 1, got {batch_size}")
-        if eval_batch_size is not None and eval_batch_size < 1:
-            raise ConfigError(f"data.eval_batch_size must be >= 1, got {eval_batch_size}")
+        check_loader_settings(batch_size, eval_batch_size, num_workers)
         if validation == "split" and not 0 < val_fraction < 1:
             raise ConfigError(f"data.val_fraction must be in (0, 1), got {val_fraction}")
-        if num_workers < 0:
-            raise ConfigError(f"data.num_workers must be >= 0, got {num_workers}")
         self.save_hyperparameters(ignore=["train_transforms", "train_augment"])
         self.input_shape = [1, 28, 28]
         self.class_names = list(FashionMNIST.classes)
@@ -124,10 +119,7 @@ class FashionMNISTDataModule(StageLoaders, ScaleOnDevice, LightningDataModule):
         if stage in ("fit", "validate") and self.train_set is None:
             images, targets = self._load(train=True)
             if self.validation == "split":
-                generator = torch.Generator().manual_seed(self.split_seed)
-                order = torch.randperm(len(targets), generator=generator)
-                n_val = max(1, round(self.val_fraction * len(targets)))
-                val_idx, train_idx = order[:n_val], order[n_val:]
+                val_idx, train_idx = holdout_split(len(targets), self.val_fraction, self.split_seed)
                 self.val_set = self._dataset(images[val_idx], targets[val_idx])
                 images, targets = images[train_idx], targets[train_idx]
             self.train_set = self._dataset(images, targets, self.train_transform)

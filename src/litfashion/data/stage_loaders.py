@@ -3,6 +3,17 @@
 from torch.utils.data import DataLoader, Dataset
 
 from litfashion.data.in_memory import BatchedInMemoryImages, make_loader
+from litfashion.errors import ConfigError
+
+
+def check_loader_settings(batch_size: int, eval_batch_size: int | None, num_workers: int) -> None:
+    """The DataLoader knobs every image data module takes, checked when the module is built."""
+    if batch_size < 1:
+        raise ConfigError(f"data.batch_size must be >= 1, got {batch_size}")
+    if eval_batch_size is not None and eval_batch_size < 1:
+        raise ConfigError(f"data.eval_batch_size must be >= 1, got {eval_batch_size}")
+    if num_workers < 0:
+        raise ConfigError(f"data.num_workers must be >= 0, got {num_workers}")
 
 
 class StageLoaders:
