@@ -8,9 +8,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from conftest import CONFIGS, CliRunner, litfashion
+from litfashion.callbacks import PredictionWriter
+from litfashion.callbacks.interrupt_checkpoint import CheckpointOnInterrupt
+from litfashion.cli import TENSORBOARD_CALLBACKS, make_cli
 
 TUTORIAL = str(CONFIGS / "fashion_mnist.yaml")
 # The synthetic data learns in two epochs at this rate; everything else is the tutorial config.
@@ -104,6 +108,28 @@ def _fails_cleanly(run_cli: CliRunner, tmp_path: Path, *args: str, message: str,
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "lightning_logs").exists()
     return proc.stderr
+
+
+def test_only_the_callbacks_that_act_reach_the_trainer(
+    tiny_source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lightning calls every callback's hooks at every step: switched-off panels and idle writers stay out."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LITFASHION_FASHION_MNIST_DIR", str(tiny_source))
+    panels = set(TENSORBOARD_CALLBACKS.values())
+
+    default = {type(cb) for cb in make_cli(["--config", TUTORIAL], run=False).trainer.callbacks}
+    assert panels | {ModelCheckpoint, CheckpointOnInterrupt} <= default
+    assert PredictionWriter not in default  # it only writes in `predict`
+
+    # `enable_checkpointing: false` used to make Lightning refuse the configured ModelCheckpoints.
+    off = ["--config", TUTORIAL, "--config", str(CONFIGS / "tensorboard_off.yaml")]
+    cli = make_cli([*off, "--trainer.enable_checkpointing", "false", "--trainer.max_epochs", "1"], run=False)
+    attached = {type(cb) for cb in cli.trainer.callbacks}
+    assert not attached & (panels | {ModelCheckpoint, CheckpointOnInterrupt, PredictionWriter})
+    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    assert cli.trainer.global_step == 8  # 512 samples, batch 64
+    assert list(tmp_path.rglob("*.tfevents.*")) and not list(tmp_path.rglob("*.ckpt"))
 
 
 def test_unknown_config_key(run_cli: CliRunner, tmp_path: Path) -> None:

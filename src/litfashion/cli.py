@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 from jsonargparse import lazy_instance
-from lightning.pytorch import LightningDataModule, LightningModule, Trainer
+from lightning.pytorch import Callback, LightningDataModule, LightningModule, Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
 from lightning.pytorch.loggers import TensorBoardLogger
@@ -38,6 +38,10 @@ TENSORBOARD_CALLBACKS = {
     "sample_grids": SampleGridLogger,
     "run_summary": RunSummary,
 }
+
+# Config keys of the callbacks that only act in one subcommand, and of those that write checkpoints.
+SUBCOMMAND_ONLY_CALLBACKS = {"predictions": "predict"}
+CHECKPOINT_CALLBACKS = ("checkpoint", "last_checkpoint", "interrupt_checkpoint")
 
 # Names Lightning itself resolves for `fit --ckpt_path`.
 SPECIAL_CKPT_PATHS = {"last", "best", "hpc"}
@@ -79,13 +83,13 @@ class LitFashionCLI(LightningCLI):
 
     def parse_arguments(self, parser: LightningArgumentParser, args: Sequence[str] | None) -> None:
         super().parse_arguments(parser, args)
+        self._ckpt = None
         subcommand = self.config.get("subcommand")
         if not subcommand:
             return
         config = self.config[subcommand]
         if config.get("weights_only") is None:
             config.weights_only = True
-        self._ckpt = None
         ckpt_path = config.get("ckpt_path")
         if ckpt_path and not (subcommand == "fit" and ckpt_path in SPECIAL_CKPT_PATHS):
             self._ckpt = load_checkpoint(ckpt_path)
@@ -99,7 +103,7 @@ class LitFashionCLI(LightningCLI):
         """Check the model against the checkpoint and its optimizer settings before the Trainer exists."""
         if self._ckpt is not None:
             check_state_dict_fits(self._ckpt, self.model, self.config[self.subcommand].ckpt_path)
-        model_config = self.config[self.subcommand].model.get("init_args") or {}
+        model_config = self._get(self.config, "model").get("init_args") or {}
         optimizer = self._try_build("optimizer", model_config, [torch.nn.Parameter(torch.zeros(1))])
         if optimizer is not None:
             lr = optimizer.param_groups[0].get("lr")
@@ -109,28 +113,43 @@ class LitFashionCLI(LightningCLI):
             self._try_build("scheduler", model_config, optimizer, total_steps=100)
         self._check_log_dirs()
         self._drop_progress_bar_if_disabled()
-        trainer = super().instantiate_trainer(**kwargs)
+        trainer_config = {**self._get(self.config_init, "trainer", default={}), **kwargs}
+        trainer = self._instantiate_trainer(trainer_config, self._active_callbacks(trainer_config))
         if self.subcommand == "fit" and self.config_init.fit.get("ckpt_path") == "last":
             self._resume_from_newest_last(trainer)
         return trainer
 
+    def _active_callbacks(self, trainer_config: dict[str, Any]) -> list[Callback]:
+        """The configured callbacks that act in this run; Lightning calls every callback's hooks at every step.
+
+        Left out: those switched off with ``enabled: false``, those of another subcommand (the prediction
+        writer outside ``predict``), and the checkpoint writers under ``trainer.enable_checkpointing: false``
+        (which Lightning would otherwise refuse beside a ``ModelCheckpoint``).
+        """
+        skipped = {key for key, subcommand in SUBCOMMAND_ONLY_CALLBACKS.items() if subcommand != self.subcommand}
+        if trainer_config.get("enable_checkpointing") is False:
+            skipped.update(CHECKPOINT_CALLBACKS)
+        keys = [key for key in self._parser(self.subcommand).callback_keys if key not in skipped]
+        callbacks = [self._get(self.config_init, key) for key in keys]
+        return [callback for callback in callbacks if getattr(callback, "enabled", True) is not False]
+
     def _drop_progress_bar_if_disabled(self) -> None:
         """``trainer.enable_progress_bar: false`` hides the configs' bar (Lightning refuses a bar callback then)."""
-        trainer = self.config_init[self.subcommand].trainer
+        trainer = self._get(self.config_init, "trainer")
         if trainer.get("enable_progress_bar") is False and trainer.get("callbacks"):
             trainer.callbacks = [cb for cb in trainer.callbacks if not isinstance(cb, ProgressBar)]
 
     def _check_log_dirs(self) -> None:
         """An unwritable log or checkpoint directory fails now, not after the data is loaded."""
-        config = self.config_init[self.subcommand]
-        loggers = config.trainer.get("logger")
+        trainer = self._get(self.config_init, "trainer")
+        loggers = trainer.get("logger")
         for logger in loggers if isinstance(loggers, list) else [loggers]:
             save_dir = getattr(logger, "save_dir", None)
             if save_dir:
                 check_writable(save_dir, f"trainer.logger ({type(logger).__name__}) save_dir")
-        if config.trainer.get("default_root_dir"):
-            check_writable(config.trainer.default_root_dir, "trainer.default_root_dir")
-        dirpath = getattr(config.get("checkpoint"), "dirpath", None)
+        if trainer.get("default_root_dir"):
+            check_writable(trainer.default_root_dir, "trainer.default_root_dir")
+        dirpath = getattr(self._get(self.config_init, "checkpoint"), "dirpath", None)
         if dirpath:
             check_writable(dirpath, "checkpoint.dirpath")
 
@@ -195,6 +214,24 @@ EXTRA_COMMANDS: dict[str, str] = {
 }
 
 
+def make_cli(args: Sequence[str] | None = None, run: bool = True) -> LitFashionCLI:
+    """The ``litfashion`` CLI; ``run=False`` (no subcommand in ``args``) only builds the model, data and Trainer."""
+    return LitFashionCLI(
+        LightningModule,
+        LightningDataModule,
+        subclass_mode_model=True,
+        subclass_mode_data=True,
+        trainer_defaults={
+            "logger": lazy_instance(
+                TensorBoardLogger, save_dir=".", name="lightning_logs", default_hp_metric=False, log_graph=True
+            )
+        },
+        parser_kwargs={"allow_abbrev": False},
+        args=args,
+        run=run,
+    )
+
+
 def main(args: Sequence[str] | None = None) -> None:
     argv = list(sys.argv[1:] if args is None else args)
     if argv and argv[0] in EXTRA_COMMANDS:
@@ -207,19 +244,7 @@ def main(args: Sequence[str] | None = None) -> None:
             raise SystemExit(2) from None
         return
     try:
-        LitFashionCLI(
-            LightningModule,
-            LightningDataModule,
-            subclass_mode_model=True,
-            subclass_mode_data=True,
-            trainer_defaults={
-                "logger": lazy_instance(
-                    TensorBoardLogger, save_dir=".", name="lightning_logs", default_hp_metric=False, log_graph=True
-                )
-            },
-            parser_kwargs={"allow_abbrev": False},
-            args=args,
-        )
+        make_cli(args)
     except Exception as err:
         reported = _reported_error(err)
         if reported is None:
