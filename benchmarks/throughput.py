@@ -7,7 +7,10 @@ hyperparameters (MLP 784-512-512-10, SGD lr 1e-3, batch 64, no shuffling, seed 0
 
   tutorial  the tutorial's ``train_loop``/``test_loop`` over ``datasets.FashionMNIST`` + ``ToTensor`` + ``DataLoader``
   floor     the same loops over batches sliced from tensors scaled once up front: the floor for this model here
+  lightning the floor's model and batches in a bare LightningModule + Trainer with every feature off (no logger,
+            checkpoints, bar, summary or callbacks): the cost of Lightning's loop alone, for reference
   litfashion  ``litfashion fit --config configs/fashion_mnist.yaml`` with the ``EpochTimer`` callback added
+  litfashion-lean  the same, plus ``--config configs/tensorboard_off.yaml --trainer.enable_progress_bar=false``
 
 and reports the median training-epoch seconds, samples/s, test accuracy per epoch, peak RSS, and the ratios
 litfashion/tutorial and litfashion/floor, as Markdown and as JSON. The data come from the data module's own
@@ -31,7 +34,10 @@ from torch import nn
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / "configs" / "fashion_mnist.yaml"
-VARIANTS = ("tutorial", "floor", "litfashion")
+VARIANTS = ("tutorial", "floor", "lightning", "litfashion", "litfashion-lean")
+# litfashion-lean: the same command with the TensorBoard panels (images, hparams, graph, learning rate, summary) and
+# the progress bar switched off, so that the table separates their cost from the loop's.
+LEAN = ["--config", str(REPO / "configs" / "tensorboard_off.yaml"), "--trainer.enable_progress_bar=false"]
 RESULT_PREFIX = "BENCHMARK_RESULT "
 
 # The tutorial's hyperparameters; configs/fashion_mnist.yaml sets the same for litfashion.
@@ -144,7 +150,69 @@ def run_raw(variant: str, data_dir: Path, epochs: int, limit: int | None, seed: 
     return {"epoch_s": epoch_s, "train_samples": n_train, "test_acc": accuracy}
 
 
-def run_litfashion(data_dir: Path, epochs: int, limit: int | None, seed: int, workdir: Path) -> tuple[list[str], Path]:
+def run_lightning(data_dir: Path, epochs: int, limit: int | None, seed: int) -> dict[str, Any]:
+    """The floor's model, loss, optimizer and batches, trained by a bare ``Trainer`` (automatic optimization)."""
+    import lightning.pytorch as pl
+    from torchvision import datasets
+
+    training_data = datasets.FashionMNIST(root=data_dir, train=True, download=False)
+    test_data = datasets.FashionMNIST(root=data_dir, train=False, download=False)
+    n_train = min(limit * batch_size, len(training_data)) if limit else len(training_data)
+    train_batches = TensorBatches(training_data.data[:n_train], training_data.targets[:n_train])
+    test_batches = TensorBatches(test_data.data, test_data.targets)
+
+    class Tutorial(pl.LightningModule):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = NeuralNetwork()
+            self.loss_fn = nn.CrossEntropyLoss()
+
+        def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
+            X, y = batch
+            return self.loss_fn(self.model(X), y)
+
+        def configure_optimizers(self) -> torch.optim.Optimizer:
+            return torch.optim.SGD(self.parameters(), lr=learning_rate)
+
+    class Timer(pl.Callback):
+        """Epoch start to the end of its last batch, as ``EpochTimer``; then the tutorial's ``test_loop``."""
+
+        def __init__(self) -> None:
+            self.start = self.end = 0.0
+            self.epoch_s: list[float] = []
+            self.test_acc: list[float] = []
+
+        def on_train_epoch_start(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+            self.start = time.perf_counter()
+
+        def on_train_batch_end(self, *args: Any) -> None:
+            self.end = time.perf_counter()
+
+        def on_train_epoch_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+            self.epoch_s.append(self.end - self.start)
+            self.test_acc.append(test_loop(test_batches, module.model, module.loss_fn))
+            module.train()
+
+    torch.manual_seed(seed)
+    module, timer = Tutorial(), Timer()
+    trainer = pl.Trainer(
+        max_epochs=epochs,
+        accelerator="cpu",
+        devices=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        callbacks=[timer],
+    )
+    trainer.fit(module, train_dataloaders=train_batches)
+    return {"epoch_s": timer.epoch_s, "train_samples": n_train, "test_acc": timer.test_acc}
+
+
+def run_litfashion(
+    data_dir: Path, epochs: int, limit: int | None, seed: int, workdir: Path, extra: list[str]
+) -> tuple[list[str], Path]:
     """The command line, and where its TensorBoard events will be."""
     command = [
         sys.executable,
@@ -157,6 +225,7 @@ def run_litfashion(data_dir: Path, epochs: int, limit: int | None, seed: int, wo
         f"--trainer.max_epochs={epochs}",
         "--trainer.callbacks+=litfashion.callbacks.EpochTimer",
         f"--data.init_args.data_dir={data_dir}",
+        *extra,
     ]
     if limit:
         command.append(f"--trainer.limit_train_batches={limit}")
@@ -179,8 +248,9 @@ def run_variant(variant: str, args: argparse.Namespace, data_dir: Path) -> dict[
     """Run one variant in a child process; its peak RSS comes from the kernel's accounting of that child."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with tempfile.TemporaryDirectory(prefix=f"bench-{variant}-") as workdir:
-        if variant == "litfashion":
-            command, log_dir = run_litfashion(data_dir, args.epochs, args.limit, args.seed, Path(workdir))
+        if variant.startswith("litfashion"):
+            extra = LEAN if variant == "litfashion-lean" else []
+            command, log_dir = run_litfashion(data_dir, args.epochs, args.limit, args.seed, Path(workdir), extra)
         else:
             command = [sys.executable, __file__, "--worker", variant, "--data-dir", str(data_dir)]
             command += ["--epochs", str(args.epochs), "--seed", str(args.seed)]
@@ -193,7 +263,7 @@ def run_variant(variant: str, args: argparse.Namespace, data_dir: Path) -> dict[
         wall = time.perf_counter() - start
         if proc.returncode != 0:
             raise RuntimeError(f"{variant} failed ({proc.returncode}): {' '.join(command)}\n{output[-3000:]}")
-        if variant == "litfashion":
+        if variant.startswith("litfashion"):
             scalars = read_scalars(log_dir)
             epoch_s = scalars["time/epoch_s"]
             samples = [s * e for s, e in zip(scalars["time/train_samples_per_s"], epoch_s, strict=True)]
@@ -231,6 +301,8 @@ def summarize(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     summary["ratios"] = {
         "litfashion/tutorial": ours / summary["tutorial"]["median_epoch_s"],
         "litfashion/floor": ours / summary["floor"]["median_epoch_s"],
+        "lightning/floor": summary["lightning"]["median_epoch_s"] / summary["floor"]["median_epoch_s"],
+        "litfashion-lean/floor": summary["litfashion-lean"]["median_epoch_s"] / summary["floor"]["median_epoch_s"],
     }
     return summary
 
@@ -252,6 +324,8 @@ def markdown(summary: dict[str, Any]) -> str:
     rows.append(
         f"litfashion/tutorial = {ratios['litfashion/tutorial']:.3f}; "
         f"litfashion/floor = {ratios['litfashion/floor']:.3f}; "
+        f"lightning/floor = {ratios['lightning/floor']:.3f}; "
+        f"litfashion-lean/floor = {ratios['litfashion-lean/floor']:.3f}; "
         f"litfashion start-up to the first training epoch: {summary['litfashion'].get('startup_s', float('nan')):.2f} s"
     )
     return "\n".join(rows)
@@ -277,10 +351,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data-dir", type=Path, default=REPO / "data")
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
     parser.add_argument("--markdown", type=Path, default=None, help="write the Markdown report here")
-    parser.add_argument("--worker", choices=("tutorial", "floor"), help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=("tutorial", "floor", "lightning"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     data_dir = args.data_dir.resolve()
 
+    if args.worker == "lightning":
+        result = run_lightning(data_dir, args.epochs, args.limit, args.seed)
+        print(RESULT_PREFIX + json.dumps(result))
+        return
     if args.worker:
         result = run_raw(args.worker, data_dir, args.epochs, args.limit, args.seed)
         print(RESULT_PREFIX + json.dumps(result))
@@ -292,7 +370,8 @@ def main(argv: list[str] | None = None) -> None:
     info = machine()
     runs: dict[str, list[dict[str, Any]]] = {v: [] for v in VARIANTS}
     for round_ in range(args.repeats):
-        order = VARIANTS[round_ % 3 :] + VARIANTS[: round_ % 3]  # rotate, so no variant always runs first
+        shift = round_ % len(VARIANTS)
+        order = VARIANTS[shift:] + VARIANTS[:shift]  # rotate, so no variant always runs first
         for variant in order:
             print(f"[round {round_ + 1}/{args.repeats}] {variant} ...", file=sys.stderr, flush=True)
             runs[variant].append(run_variant(variant, args, data_dir))

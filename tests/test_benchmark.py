@@ -1,4 +1,4 @@
-"""The throughput benchmark keeps working: all three runs, on tiny data, end to end (no timing assertions)."""
+"""The throughput benchmark keeps working: all five runs, on tiny data, end to end (no timing assertions)."""
 
 import json
 import os
@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 from conftest import REPO
+
+VARIANTS = ("tutorial", "floor", "lightning", "litfashion", "litfashion-lean")
 
 
 def test_throughput_benchmark_runs_all_variants_and_writes_json(tmp_path: Path, tiny_source: Path) -> None:
@@ -27,17 +29,17 @@ def test_throughput_benchmark_runs_all_variants_and_writes_json(tmp_path: Path, 
 
     report = json.loads(out.read_text())
     summary = report["summary"]
-    for variant in ("tutorial", "floor", "litfashion"):
+    for variant in VARIANTS:
         run = report["runs"][variant][0]
         assert len(run["epoch_s"]) == 1 and run["epoch_s"][0] > 0
         assert run["train_samples"] == 4 * 64  # --limit 4 batches of the tutorial's 64
         assert run["peak_rss_mib"] > 0
         assert 0 <= summary[variant]["test_acc_per_epoch"][0] <= 1
-    # Same seed, same init, same unshuffled batches: the three runs learn the same model.
-    accuracies = {summary[v]["test_acc_per_epoch"][0] for v in ("tutorial", "floor", "litfashion")}
+    # Same seed, same init, same unshuffled batches: the five runs learn the same model.
+    accuracies = {summary[v]["test_acc_per_epoch"][0] for v in VARIANTS}
     assert len(accuracies) == 1, accuracies
     assert summary["litfashion"]["startup_s"] > 0
     ratios = summary["ratios"]
     assert ratios["litfashion/floor"] == summary["litfashion"]["median_epoch_s"] / summary["floor"]["median_epoch_s"]
-    # The data module unpacked the source into the data dir that all three runs shared.
+    # The data module unpacked the source into the data dir that all five runs shared.
     assert (tmp_path / "data" / "FashionMNIST" / "raw" / "train-images-idx3-ubyte").is_file()
