@@ -132,6 +132,17 @@ def test_only_the_callbacks_that_act_reach_the_trainer(
     assert list(tmp_path.rglob("*.tfevents.*")) and not list(tmp_path.rglob("*.ckpt"))
 
 
+def test_every_subcommand_is_offered_though_only_the_one_run_is_built(run_cli: CliRunner, tmp_path: Path) -> None:
+    """Start-up builds the parser of the subcommand given; the help and a typo still see all four."""
+    listed = run_cli("--help").stdout
+    typo = run_cli("fti", "--config", TUTORIAL, check=False)
+    assert typo.returncode == 2 and not (tmp_path / "lightning_logs").exists()
+    for subcommand in ("fit", "validate", "test", "predict"):
+        assert re.search(rf"^\s+{subcommand}\s", listed, re.MULTILINE), listed
+        assert subcommand in typo.stderr, typo.stderr
+    assert "--trainer.max_epochs" in run_cli("validate", "--help").stdout
+
+
 def test_unknown_config_key(run_cli: CliRunner, tmp_path: Path) -> None:
     (tmp_path / "typo.yaml").write_text("trainer:\n  max_epoch: 1\n")
     _fails_cleanly(run_cli, tmp_path, "fit", "--config", TUTORIAL, "--config", "typo.yaml", message="trainer.max_epoch")
