@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -45,3 +46,20 @@ def test_throughput_benchmark_runs_all_variants_and_writes_json(tmp_path: Path, 
     assert report["machine"]["cpu_model"]
     # The data module unpacked the source into the data dir that all five runs shared.
     assert (tmp_path / "data" / "FashionMNIST" / "raw" / "train-images-idx3-ubyte").is_file()
+
+
+def test_startup_benchmark_times_import_and_both_parser_builds(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO / "src"), os.environ.get("PYTHONPATH")]))}
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "startup.py"), "--repeats", "1"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    seconds = {name: float(value) for name, value in re.findall(r"^\| (.+?) \| ([0-9.]+) \|$", proc.stdout, re.M)}
+    parts = ["import litfashion.cli", "parse, 4 parsers (LightningCLI's default)", "parse, 1 parser (litfashion)"]
+    assert list(seconds) == parts, proc.stdout
+    assert all(value > 0 for value in seconds.values())

@@ -1,0 +1,63 @@
+"""Where start-up goes before the first training step: importing, and building the CLI's parsers.
+
+    python benchmarks/startup.py --repeats 5
+
+Each figure is the median over fresh processes (a module is imported once per process, and jsonargparse caches
+what it reads from signatures, so only a new process shows what a user waits for):
+
+  import            ``import litfashion.cli`` (torch, lightning and what they import)
+  parse, 4 parsers  ``litfashion fit --config configs/fashion_mnist.yaml --print_config`` after the import, as
+                    LightningCLI builds it: a parser for each of fit, validate, test and predict
+  parse, 1 parser   the same with only the parser of the subcommand being run, as ``litfashion`` builds it
+
+The rest of the start-up (instantiating, loading the data, the logger and the model summary) is in
+``time/startup_s`` of ``benchmarks/throughput.py``.
+"""
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+CONFIG = Path(__file__).resolve().parents[1] / "configs" / "fashion_mnist.yaml"
+
+
+def probe(only_subcommand: str | None) -> dict[str, float]:
+    """Seconds spent importing and parsing in a fresh process, with the given ``only_subcommand``."""
+    code = f"""
+import contextlib, io, json, sys, time
+start = time.perf_counter()
+import litfashion.cli as cli
+imported = time.perf_counter()
+original = cli.LitFashionCLI
+cli.LitFashionCLI = lambda *args, **kwargs: original(*args, **{{**kwargs, "only_subcommand": {only_subcommand!r}}})
+with contextlib.redirect_stdout(io.StringIO()):
+    try:
+        cli.make_cli(["fit", "--config", {str(CONFIG)!r}, "--print_config"])
+    except SystemExit:
+        pass
+print(json.dumps({{"import_s": imported - start, "parse_s": time.perf_counter() - imported}}))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args(argv)
+    runs: dict[str | None, list[dict[str, float]]] = {None: [], "fit": []}
+    for _ in range(args.repeats):
+        for only in runs:
+            runs[only].append(probe(only))
+    imports = [r["import_s"] for rs in runs.values() for r in rs]
+    print("| start-up part (fresh process, median) | s |\n|---|---:|")
+    print(f"| import litfashion.cli | {statistics.median(imports):.3f} |")
+    print(f"| parse, 4 parsers (LightningCLI's default) | {statistics.median(r['parse_s'] for r in runs[None]):.3f} |")
+    print(f"| parse, 1 parser (litfashion) | {statistics.median(r['parse_s'] for r in runs['fit']):.3f} |")
+
+
+if __name__ == "__main__":
+    main()
