@@ -181,6 +181,21 @@ def test_missing_data_without_network(run_cli: CliRunner, tmp_path: Path) -> Non
     assert str(empty / "train-images-idx3-ubyte.gz") in stderr
 
 
+def test_without_a_logger_a_second_run_keeps_the_first_runs_files(run_cli: CliRunner, tmp_path: Path) -> None:
+    """With ``trainer.logger false`` runs share one folder: a second run refuses at once; a resume continues there."""
+    no_logger = ["fit", "--config", TUTORIAL, *FAST, "--trainer.logger", "false", "--trainer.max_epochs", "1"]
+    run_cli(*no_logger)
+    first = {path: path.read_bytes() for path in tmp_path.rglob("*") if path.is_file()}
+    assert tmp_path / "config.yaml" in first and tmp_path / "checkpoints" / "last.ckpt" in first
+
+    stderr = _fails_cleanly(run_cli, tmp_path, *no_logger, message="litfashion: error: trainer.logger is false")
+    assert "trainer.default_root_dir" in stderr
+    assert {path: path.read_bytes() for path in tmp_path.rglob("*") if path.is_file()} == first
+
+    run_cli(*no_logger[:-1], "2", "--ckpt_path", "checkpoints/last.ckpt")
+    assert torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)["epoch"] == 1
+
+
 # Missing, unsafe and mismatched checkpoints: tests/test_safe_loading.py.
 
 

@@ -126,9 +126,28 @@ class LitFashionCLI(LightningCLI):
         self._drop_progress_bar_if_disabled()
         trainer_config = {**self._get(self.config_init, "trainer", default={}), **kwargs}
         trainer = self._instantiate_trainer(trainer_config, self._active_callbacks(trainer_config))
+        self._check_shared_root_dir(trainer)
         if self.subcommand == "fit" and self.config_init.fit.get("ckpt_path") == "last":
             self._resume_from_newest_last(trainer)
         return trainer
+
+    def _check_shared_root_dir(self, trainer: Trainer) -> None:
+        """Without a logger every run writes ``config.yaml`` and ``checkpoints/`` straight into
+        ``trainer.default_root_dir``: refuse to write over an earlier run's, unless this run resumes it."""
+        saver = next((cb for cb in trainer.callbacks if isinstance(cb, SaveConfigCallback)), None)
+        if trainer.loggers or saver is None or saver.overwrite:
+            return
+        earlier = Path(trainer.default_root_dir) / saver.config_filename
+        if not earlier.is_file():
+            return
+        if self.subcommand == "fit" and self.config_init.fit.get("ckpt_path"):
+            saver.overwrite = True
+            return
+        raise ConfigError(
+            f"trainer.logger is false, so this run would write its {saver.config_filename} and checkpoints straight "
+            f"into {trainer.default_root_dir}, over an earlier run's ({earlier}); set trainer.default_root_dir to a "
+            "new folder, or keep a logger (each run then gets its own lightning_logs/version_N)"
+        )
 
     def _active_callbacks(self, trainer_config: dict[str, Any]) -> list[Callback]:
         """The configured callbacks that act in this run; Lightning calls every callback's hooks at every step.
