@@ -33,15 +33,21 @@ import litfashion.cli as cli
 imported = time.perf_counter()
 original = cli.LitFashionCLI
 cli.LitFashionCLI = lambda *args, **kwargs: original(*args, **{{**kwargs, "only_subcommand": {only_subcommand!r}}})
-with contextlib.redirect_stdout(io.StringIO()):
+printed = io.StringIO()
+with contextlib.redirect_stdout(printed):
     try:
         cli.make_cli(["fit", "--config", {str(CONFIG)!r}, "--print_config"])
-    except SystemExit:
-        pass
+    except SystemExit as exit:
+        if exit.code:
+            raise
+if "class_path: litfashion.models.ImageClassifier" not in printed.getvalue():
+    raise SystemExit("--print_config printed no config")
 print(json.dumps({{"import_s": imported - start, "parse_s": time.perf_counter() - imported}}))
 """
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"the start-up probe failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def main(argv: list[str] | None = None) -> None:
