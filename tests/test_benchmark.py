@@ -1,4 +1,4 @@
-"""The throughput benchmark keeps working: all five runs, on tiny data, end to end (no timing assertions)."""
+"""The benchmarks keep working: throughput's five runs on tiny data and the start-up probes (no timing assertions)."""
 
 import json
 import os
@@ -12,20 +12,29 @@ from conftest import REPO
 VARIANTS = ("tutorial", "floor", "lightning", "litfashion", "litfashion-lean")
 
 
-def test_throughput_benchmark_runs_all_variants_and_writes_json(tmp_path: Path, tiny_source: Path) -> None:
-    out = tmp_path / "results.json"
-    env = {**os.environ, "LITFASHION_FASHION_MNIST_DIR": str(tiny_source), "OMP_NUM_THREADS": "1"}
+def run_benchmark(script: str, *args: str, cwd: Path, timeout: int, **env: str) -> subprocess.CompletedProcess:
+    """``python benchmarks/SCRIPT ARGS`` in ``cwd`` with the source tree importable; it must exit cleanly."""
+    env = {**os.environ, **env}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "src"), env.get("PYTHONPATH")]))
-    args = ["--repeats", "1", "--epochs", "1", "--limit", "4", "--data-dir", str(tmp_path / "data"), "--out", str(out)]
     proc = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "throughput.py"), *args],
-        cwd=tmp_path,
+        [sys.executable, str(REPO / "benchmarks" / script), *args],
+        cwd=cwd,
         env=env,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=timeout,
     )
     assert proc.returncode == 0, proc.stderr[-4000:]
+    return proc
+
+
+def test_throughput_benchmark_runs_all_variants_and_writes_json(tmp_path: Path, tiny_source: Path) -> None:
+    out = tmp_path / "results.json"
+    args = ["--repeats", "1", "--epochs", "1", "--limit", "4", "--data-dir", str(tmp_path / "data"), "--out", str(out)]
+    proc = run_benchmark(
+        "throughput.py", *args, cwd=tmp_path, timeout=300,
+        LITFASHION_FASHION_MNIST_DIR=str(tiny_source), OMP_NUM_THREADS="1",
+    )  # fmt: skip
     assert "| litfashion |" in proc.stdout and "| litfashion/floor |" in proc.stdout
 
     report = json.loads(out.read_text())
@@ -49,16 +58,7 @@ def test_throughput_benchmark_runs_all_variants_and_writes_json(tmp_path: Path, 
 
 
 def test_startup_benchmark_times_import_and_both_parser_builds(tmp_path: Path) -> None:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO / "src"), os.environ.get("PYTHONPATH")]))}
-    proc = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "startup.py"), "--repeats", "1"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr[-4000:]
+    proc = run_benchmark("startup.py", "--repeats", "1", cwd=tmp_path, timeout=120)
     seconds = {name: float(value) for name, value in re.findall(r"^\| (.+?) \| ([0-9.]+) \|$", proc.stdout, re.M)}
     parts = ["import litfashion.cli", "parse, 4 parsers (LightningCLI's default)", "parse, 1 parser (litfashion)"]
     assert list(seconds) == parts, proc.stdout
