@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import REPO
+from tests.helpers.paths import REPO
 
 VARIANTS = ("tutorial", "floor", "lightning", "litfashion", "litfashion-lean")
 

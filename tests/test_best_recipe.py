@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import CONFIGS, REPO
 from litfashion.errors import ConfigError
 from litfashion.models.schedulers import build_scheduler, needs_total_steps
+from tests.helpers.paths import CONFIGS, REPO
 
 
 def test_best_config_fits_and_tests_through_the_accuracy_script(tmp_path: Path, tiny_source: Path) -> None:

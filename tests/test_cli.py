@@ -11,10 +11,11 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from conftest import CONFIGS, CliRunner, litfashion
 from litfashion.callbacks import PredictionWriter
 from litfashion.callbacks.interrupt_checkpoint import CheckpointOnInterrupt
 from litfashion.cli import TENSORBOARD_CALLBACKS, make_cli
+from tests.helpers.paths import CONFIGS
+from tests.helpers.process import CliRunner, litfashion
 
 TUTORIAL = str(CONFIGS / "fashion_mnist.yaml")
 # The synthetic data learns in two epochs at this rate; everything else is the tutorial config.

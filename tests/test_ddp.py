@@ -13,8 +13,9 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from torchvision.datasets import FashionMNIST
 
-from conftest import CONFIGS, litfashion
 from litfashion.models import ImageClassifier
+from tests.helpers.paths import CONFIGS
+from tests.helpers.process import litfashion
 
 TESTS = Path(__file__).resolve().parent
 N_TRAIN, N_TEST = 512, 128  # the tiny_source fixture

@@ -5,8 +5,9 @@ from pathlib import Path
 
 import torch
 
-from conftest import CONFIGS, CliRunner
 from litfashion.models import MLP, ImageClassifier
+from tests.helpers.paths import CONFIGS
+from tests.helpers.process import CliRunner
 
 
 def test_export_predicts_as_the_checkpoint(run_cli: CliRunner, tmp_path: Path) -> None:

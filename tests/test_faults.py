@@ -9,7 +9,8 @@ from pathlib import Path
 
 import torch
 
-from conftest import CONFIGS, CliRunner
+from tests.helpers.paths import CONFIGS
+from tests.helpers.process import CliRunner
 
 FIT = [
     "fit",

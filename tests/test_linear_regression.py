@@ -5,9 +5,10 @@ import re
 import pytest
 import torch
 
-from conftest import CONFIGS, CliRunner
 from litfashion.data.linear_regression import LinearRegressionData
 from litfashion.models.linear_regression import LinearRegression
+from tests.helpers.paths import CONFIGS
+from tests.helpers.process import CliRunner
 
 
 def test_autograd_gradients_equal_the_walk_through_s_analytic_ones() -> None:

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from conftest import CONFIGS, litfashion
+from tests.helpers.paths import CONFIGS
+from tests.helpers.process import litfashion
 
 
 def test_one_tutorial_epoch_matches_the_tutorial_and_the_checkpoint_reproduces_it(tmp_path: Path) -> None:

@@ -8,7 +8,8 @@ import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from conftest import CONFIGS, CliRunner
+from tests.helpers.paths import CONFIGS
+from tests.helpers.process import CliRunner
 
 TESTS = Path(__file__).resolve().parent
 # 512 samples / batch 64 = 8 steps an epoch; the kill lands in epoch 1, after epoch 0's last.ckpt.

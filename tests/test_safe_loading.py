@@ -4,8 +4,9 @@ from pathlib import Path
 
 import torch
 
-from conftest import CONFIGS, CliRunner
 from litfashion.models import ImageClassifier
+from tests.helpers.paths import CONFIGS
+from tests.helpers.process import CliRunner
 
 TEST = ["test", "--config", str(CONFIGS / "fashion_mnist.yaml"), "--config", str(CONFIGS / "trainer" / "cpu.yaml")]
 

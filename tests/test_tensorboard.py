@@ -13,7 +13,8 @@ import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import plugin_data_pb2
 
-from conftest import CONFIGS, CliRunner
+from tests.helpers.paths import CONFIGS
+from tests.helpers.process import CliRunner
 
 TUTORIAL = str(CONFIGS / "fashion_mnist.yaml")
 # Tiny synthetic data, every step logged, two epochs: every panel gets at least one entry per epoch.
