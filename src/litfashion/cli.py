@@ -15,16 +15,16 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities.rank_zero import rank_zero_info
 
 from litfashion.callbacks import (
+    CheckpointOnInterrupt,
     ConfusionMatrixLogger,
     HparamsLogger,
     LearningRateLogger,
     PredictionWriter,
+    RNGStateCheckpoint,
     RunSummary,
     SampleGridLogger,
+    StopOnNonFiniteLoss,
 )
-from litfashion.callbacks.finite_loss import StopOnNonFiniteLoss
-from litfashion.callbacks.interrupt_checkpoint import CheckpointOnInterrupt
-from litfashion.callbacks.rng_state import RNGStateCheckpoint
 from litfashion.checkpoints import check_state_dict_fits, checkpoint_class, load_checkpoint
 from litfashion.errors import CheckpointError, ConfigError, LitFashionError
 from litfashion.models.schedulers import build_scheduler
@@ -55,7 +55,7 @@ class LitFashionCLI(LightningCLI):
         super().__init__(*args, **kwargs)
 
     def subcommands(self) -> dict[str, set[str]]:  # type: ignore[override]
-        """Only the subcommand being run, when it is known: each parser built adds ~0.05 s to start-up."""
+        """Only the subcommand being run, when it is known: every parser built adds to start-up (BENCHMARKS.md)."""
         everything = LightningCLI.subcommands()
         if self._only_subcommand in everything:
             return {self._only_subcommand: everything[self._only_subcommand]}

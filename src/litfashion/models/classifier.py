@@ -81,9 +81,16 @@ class ImageClassifier(LightningModule):
         self.train_metrics.update(loss, logits, target)
         # `self.log` is costly per call (see BENCHMARKS.md): call it only on the steps the logger writes, as
         # Lightning's own LearningRateMonitor does; the progress bar shows the loss as of the last one.
-        if self.trainer._logger_connector.should_update_logs:
+        if self._logs_this_step():
             self.log("train/loss", loss, on_step=True, on_epoch=False, prog_bar=True)
         return loss
+
+    def _logs_this_step(self) -> bool:
+        """Whether the logger writes this training step: Lightning's own rule, from public Trainer state."""
+        every = self.trainer.log_every_n_steps
+        if every == 0:
+            return False
+        return (self.trainer.global_step + 1) % every == 0 or self.trainer.should_stop
 
     def on_train_epoch_end(self) -> None:
         if self.train_metrics.update_count:
