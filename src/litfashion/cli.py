@@ -6,7 +6,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from jsonargparse import lazy_instance
+from jsonargparse import Namespace, lazy_instance
 from lightning.pytorch import Callback, LightningDataModule, LightningModule, Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
@@ -124,12 +124,17 @@ class LitFashionCLI(LightningCLI):
 
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
         """Check the built model against the checkpoint and its optimizer settings before the Trainer exists."""
-        config = self.config[self.subcommand] if self.subcommand else self.config
+        config = self._section(self.config)
         preflight.check_checkpoint_fits(self._ckpt, self.model, config)
         preflight.check_optimizer(self.model, config)
         self._drop_progress_bar_if_disabled()
-        trainer_config = {**self._get(self.config_init, "trainer", default={}), **kwargs}
+        trainer_config = {**(self._section(self.config_init).get("trainer") or {}), **kwargs}
+        # Private: the public instantiate_trainer attaches every configured callback; this takes the list.
         return self._instantiate_trainer(trainer_config, self._active_callbacks(trainer_config))
+
+    def _section(self, config: Namespace) -> Namespace:
+        """The running subcommand's part of ``config`` (all of it for ``make_cli(run=False)``)."""
+        return config[self.subcommand] if self.subcommand else config
 
     def _active_callbacks(self, trainer_config: dict[str, Any]) -> list[Callback]:
         """The configured callbacks that act in this run; Lightning calls every callback's hooks at every step.
@@ -142,18 +147,26 @@ class LitFashionCLI(LightningCLI):
         skipped = {key for key, subcommand in SUBCOMMAND_ONLY_CALLBACKS.items() if subcommand != self.subcommand}
         if trainer_config.get("enable_checkpointing") is False:
             skipped.update(CHECKPOINT_CALLBACKS)
-        own_bar = any(isinstance(cb, ProgressBar) for cb in trainer_config.get("callbacks") or [])
+        own_bar = any(isinstance(cb, ProgressBar) for cb in _as_list(trainer_config.get("callbacks")))
         if trainer_config.get("enable_progress_bar") is False or own_bar:
             skipped.add("progress_bar")
+        # Private: LightningCLI offers no public way to the subcommand parser's callback keys.
         keys = [key for key in self._parser(self.subcommand).callback_keys if key not in skipped]
-        callbacks = [self._get(self.config_init, key) for key in keys]
+        callbacks = [self._section(self.config_init)[key] for key in keys]
         return [callback for callback in callbacks if getattr(callback, "enabled", True) is not False]
 
     def _drop_progress_bar_if_disabled(self) -> None:
         """``trainer.enable_progress_bar: false`` also hides a bar in ``trainer.callbacks`` (Lightning refuses one)."""
-        trainer = self._get(self.config_init, "trainer")
+        trainer = self._section(self.config_init).trainer
         if trainer.get("enable_progress_bar") is False and trainer.get("callbacks"):
-            trainer.callbacks = [cb for cb in trainer.callbacks if not isinstance(cb, ProgressBar)]
+            trainer.callbacks = [cb for cb in _as_list(trainer.callbacks) if not isinstance(cb, ProgressBar)]
+
+
+def _as_list(callbacks: Callback | list[Callback] | None) -> list[Callback]:
+    """``trainer.callbacks`` as a list: one callback may be given alone."""
+    if callbacks is None:
+        return []
+    return callbacks if isinstance(callbacks, list) else [callbacks]
 
 
 def _reported_error(err: BaseException) -> LitFashionError | None:
