@@ -102,7 +102,8 @@ def check_shared_root_dir(config: Namespace, subcommand: str, config_filename: s
     """Without a logger every run writes its config and ``checkpoints/`` straight into ``trainer.default_root_dir``:
     refuse to write over an earlier run's, unless this run resumes it. Returns whether this run may overwrite
     the earlier run's config file (it resumes that run)."""
-    if _loggers(config):
+    logger = (config.get("trainer") or Namespace()).get("logger")
+    if logger is not False and logger != []:  # None and true: Lightning's default logger, with versions
         return False
     root_dir = Path(config.trainer.get("default_root_dir") or Path.cwd())
     earlier = root_dir / config_filename

@@ -112,6 +112,9 @@ def test_without_a_logger_a_second_run_may_not_share_the_root_dir(
     assert preflight.check_shared_root_dir(parsed(), "fit") is False  # no earlier run
     (tmp_path / "config.yaml").write_text("seed_everything: 0\n")
     assert preflight.check_shared_root_dir(parsed(save_dir=tmp_path), "fit") is False  # runs get versions
+    default_logger = parsed()
+    default_logger.trainer.logger = True
+    assert preflight.check_shared_root_dir(default_logger, "fit") is False
     with pytest.raises(ConfigError, match=r"trainer\.logger is false.*over an earlier run's"):
         preflight.check_shared_root_dir(parsed(), "fit")
     assert preflight.check_shared_root_dir(parsed(ckpt_path="checkpoints/last.ckpt"), "fit") is True  # a resume
