@@ -58,7 +58,8 @@ class HparamsLogger(Callback):
 
     TensorBoard's HPARAMS tab reads each metric's latest value from the run's own scalars, so the table fills
     in live as ``val/acc_best`` etc. are logged, and stays right if a run is interrupted (no placeholder values
-    are logged, unlike ``TensorBoardLogger.log_hyperparams(params, metrics)``). ``enabled: false`` switches it off.
+    are logged, unlike ``TensorBoardLogger.log_hyperparams(params, metrics)``).
+    ``enabled: false`` leaves it out of the run (the CLI drops it before the Trainer is built).
     """
 
     def __init__(
@@ -73,9 +74,10 @@ class HparamsLogger(Callback):
 
     def _write(self, trainer: Trainer, pl_module: LightningModule, metrics: list[str]) -> None:
         writer = summary_writer(trainer)
-        if not self.enabled or writer is None or not metrics:
+        if writer is None or not metrics:
             return
         experiment, session_start, session_end = hparams(run_params(trainer, pl_module), dict.fromkeys(metrics, 0.0))
+        # SummaryWriter has no public handle on the run's own event file (add_hparams writes into a sub-run).
         file_writer = writer._get_file_writer()
         for summary in (experiment, session_start, session_end):
             file_writer.add_summary(summary, trainer.global_step)

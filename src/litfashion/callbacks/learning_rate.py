@@ -1,4 +1,4 @@
-"""Learning rate in TensorBoard: Lightning's LearningRateMonitor, switchable off, and quiet without a logger."""
+"""Learning rate in TensorBoard: Lightning's LearningRateMonitor, quiet without a logger."""
 
 from typing import Any, Literal
 
@@ -7,7 +7,9 @@ from lightning.pytorch.callbacks import LearningRateMonitor
 
 
 class LearningRateLogger(LearningRateMonitor):
-    """Logs ``lr-<Optimizer>`` each logging step (or epoch); ``enabled: false`` switches it off.
+    """Logs ``lr-<Optimizer>`` each logging step (or epoch).
+
+    ``enabled: false`` leaves it out of the run (the CLI drops it before the Trainer is built).
 
     LearningRateMonitor raises without a logger; this one does nothing then, so ``trainer.logger: false`` works.
     """
@@ -23,7 +25,7 @@ class LearningRateLogger(LearningRateMonitor):
         self.enabled = enabled
 
     def _active(self, trainer: Trainer) -> bool:
-        return self.enabled and bool(trainer.loggers)
+        return bool(trainer.loggers)
 
     def on_train_start(self, trainer: Trainer, *args: Any, **kwargs: Any) -> None:
         if self._active(trainer):

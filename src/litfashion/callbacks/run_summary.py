@@ -9,15 +9,13 @@ from rich.table import Table
 class RunSummary(Callback):
     """Prints best ``val/acc``, the checkpoint paths, the log directory and the ``tensorboard`` command.
 
-    Rank zero only; ``enabled: false`` switches it off.
+    Rank zero only; ``enabled: false`` leaves it out of the run (the CLI drops it before the Trainer is built).
     """
 
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled
 
     def on_fit_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        if not self.enabled:
-            return
         log_dir = trainer.log_dir  # a broadcast under DDP: every rank must take part, or rank zero waits forever
         if not trainer.is_global_zero:
             return

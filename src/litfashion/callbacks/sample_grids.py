@@ -46,8 +46,9 @@ class SampleGridLogger(Callback):
     ``val/misclassified`` (up to ``max_samples`` wrong predictions, labelled) at each validation epoch end.
 
     Only rank zero collects and draws; collecting stops once ``max_samples`` mistakes are held, so later
-    validation batches cost nothing. ``enabled: false`` switches both off; ``train_batch``/``misclassified``
-    switch one; ``every_n_epochs`` draws the mistakes only every n-th epoch while fitting.
+    validation batches cost nothing. ``train_batch``/``misclassified`` switch one off; ``every_n_epochs`` draws the
+    mistakes only every n-th epoch while fitting. ``enabled: false`` leaves it out of the run (the CLI drops it
+    before the Trainer is built).
     """
 
     def __init__(
@@ -72,7 +73,7 @@ class SampleGridLogger(Callback):
         self._held = 0
 
     def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        self._train_batch_logged = not (self.enabled and self.train_batch) or summary_writer(trainer) is None
+        self._train_batch_logged = not self.train_batch or summary_writer(trainer) is None
 
     def on_train_batch_start(self, trainer: Trainer, pl_module: LightningModule, batch: Any, batch_idx: int) -> None:
         if self._train_batch_logged:
@@ -97,7 +98,7 @@ class SampleGridLogger(Callback):
         dataloader_idx: int = 0,
     ) -> None:
         if (
-            not (self.enabled and self.misclassified)
+            not self.misclassified
             or self._held >= self.max_samples
             or not trainer.is_global_zero
             or not isinstance(outputs, dict)

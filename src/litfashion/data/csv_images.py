@@ -11,17 +11,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import torch
-from lightning.pytorch import LightningDataModule
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 from torchvision.io import ImageReadMode, decode_image
 from torchvision.transforms import v2
 
+from litfashion.data.base import ImageDataModule
 from litfashion.data.csv_annotations import Annotations, LabelIndex, read_annotations, read_image_folder
-from litfashion.data.device_scaling import ScaleOnDevice
-from litfashion.data.in_memory import BatchedInMemoryImages, InMemoryImages
 from litfashion.data.split import holdout_split
-from litfashion.data.stage_loaders import StageLoaders, check_loader_settings
 from litfashion.errors import ConfigError, ImageDataError
 
 COLOR_MODES = {"grayscale": ImageReadMode.GRAY, "rgb": ImageReadMode.RGB}
@@ -113,7 +110,7 @@ class CSVImageDataset(ImageFiles):
         super().__init__(annotations, labels.indices(annotations), transform, target_transform, mode)
 
 
-class CSVImageDataModule(StageLoaders, ScaleOnDevice, LightningDataModule):
+class CSVImageDataModule(ImageDataModule):
     """Training, validation, test and predict data from annotation CSVs and image folders.
 
     Args:
@@ -166,22 +163,11 @@ class CSVImageDataModule(StageLoaders, ScaleOnDevice, LightningDataModule):
         num_workers: int = 0,
         pin_memory: bool = False,
     ) -> None:
-        super().__init__()
-        self._check_settings(locals())
-        self.save_hyperparameters(ignore=["train_transforms"])
+        super().__init__(train_transforms)
+        self._check_settings()
         self.mode = COLOR_MODES[color_mode]
-        self.batch_size = batch_size
-        self.eval_batch_size = eval_batch_size or batch_size
-        self.val_fraction = val_fraction
-        self.split_seed = split_seed
-        self.shuffle = shuffle
-        self.cache = cache
-        self.train_transform = nn.Sequential(*train_transforms) if train_transforms else None
-        self.one_hot_targets = one_hot_targets
-        self.num_workers = num_workers
-        self.pin_memory = pin_memory
 
-        self.rows = self._read_all(locals())
+        self.rows = self._read_all()
         self.labels = self._label_index(class_names)
         self.targets = self._check_labels()
         self.class_names = self.labels.class_names
@@ -192,9 +178,8 @@ class CSVImageDataModule(StageLoaders, ScaleOnDevice, LightningDataModule):
         # Log what was resolved: it must also match the model's linked ``class_names`` when hparams merge.
         self.save_hyperparameters({"class_names": self.class_names, "image_size": self.image_size})
 
-    @staticmethod
-    def _check_settings(args: dict[str, Any]) -> None:
-        check_loader_settings(args["batch_size"], args["eval_batch_size"], args["num_workers"])
+    def _check_settings(self) -> None:
+        args = self.hparams
         if args["train_csv"] and not args["val_csv"] and not 0 < args["val_fraction"] < 1:
             raise ConfigError(f"data.val_fraction must be in (0, 1) without data.val_csv, got {args['val_fraction']}")
         if args["predict_csv"] and args["predict_dir"]:
@@ -205,8 +190,9 @@ class CSVImageDataModule(StageLoaders, ScaleOnDevice, LightningDataModule):
         if not any(args[name] for name in ("train_csv", "val_csv", "test_csv", "predict_csv", "predict_dir")):
             raise ConfigError("set at least data.train_csv (or a val/test/predict CSV, or data.predict_dir)")
 
-    def _read_all(self, args: dict[str, Any]) -> dict[str, Annotations]:
+    def _read_all(self) -> dict[str, Annotations]:
         """Read every configured CSV and folder; one error lists the problems of all of them."""
+        args = self.hparams
         rows, errors = {}, []
         for name in ("train_csv", "val_csv", "test_csv", "predict_csv", "predict_dir"):
             if not args[name]:
@@ -251,7 +237,7 @@ class CSVImageDataModule(StageLoaders, ScaleOnDevice, LightningDataModule):
             if "val_csv" in self.rows:
                 val = self._files("val_csv")
             else:
-                val_idx, train_idx = holdout_split(len(train), self.val_fraction, self.split_seed)
+                val_idx, train_idx = holdout_split(len(train), self.hparams.val_fraction, self.hparams.split_seed)
                 val, train = train.subset(val_idx.tolist()), train.subset(train_idx.tolist())
             self.train_set = self._labelled(train, self.train_transform)
             self.val_set = self._labelled(val)
@@ -271,17 +257,14 @@ class CSVImageDataModule(StageLoaders, ScaleOnDevice, LightningDataModule):
 
     def _labelled(self, files: ImageFiles, train_transform: nn.Module | None = None) -> Dataset:
         """The set as files decoded per sample, or (``cache``) decoded once into one uint8 tensor."""
-        if not self.cache:
+        if not self.hparams.cache:
             if train_transform is not None:
                 files.transform = v2.Compose([self.resize, train_transform])
             return files
-        images, targets = self._decode_all(files)
-        if train_transform is None:
-            return BatchedInMemoryImages(images, targets)
-        return InMemoryImages(images, targets, train_transform)
+        return self.in_memory(*self._decode_all(files), train_transform)
 
     def _decode_all(self, files: ImageFiles) -> tuple[Tensor, Tensor]:
         # Its own generator: drawing worker seeds from the global RNG would change the training order.
-        loader = DataLoader(files, batch_size=256, num_workers=self.num_workers, generator=torch.Generator())
+        loader = DataLoader(files, batch_size=256, num_workers=self.hparams.num_workers, generator=torch.Generator())
         batches = list(loader)
         return torch.cat([b[0] for b in batches]), torch.cat([b[1] for b in batches])

@@ -3,16 +3,13 @@
 from pathlib import Path
 from typing import Literal
 
-from lightning.pytorch import LightningDataModule
 from torch import Tensor, nn
 from torchvision.datasets import FashionMNIST
 
 from litfashion.data import idx_files
 from litfashion.data.augment import BatchAugment
-from litfashion.data.device_scaling import ScaleOnDevice
-from litfashion.data.in_memory import BatchedInMemoryImages, InMemoryImages
+from litfashion.data.base import ImageDataModule
 from litfashion.data.split import holdout_split
-from litfashion.data.stage_loaders import StageLoaders, check_loader_settings
 from litfashion.errors import ConfigError
 
 # Mean and std of the training images scaled to [0, 1].
@@ -20,7 +17,7 @@ FASHION_MNIST_MEAN = 0.2860
 FASHION_MNIST_STD = 0.3530
 
 
-class FashionMNISTDataModule(StageLoaders, ScaleOnDevice, LightningDataModule):
+class FashionMNISTDataModule(ImageDataModule):
     """The tutorial's ``datasets.FashionMNIST`` + ``ToTensor`` + ``DataLoader``, as one configurable module.
 
     Args:
@@ -65,30 +62,16 @@ class FashionMNISTDataModule(StageLoaders, ScaleOnDevice, LightningDataModule):
         num_workers: int = 0,
         pin_memory: bool = False,
     ) -> None:
-        super().__init__()
-        check_loader_settings(batch_size, eval_batch_size, num_workers)
+        super().__init__(train_transforms, train_augment)
         if validation == "split" and not 0 < val_fraction < 1:
             raise ConfigError(f"data.val_fraction must be in (0, 1), got {val_fraction}")
-        self.save_hyperparameters(ignore=["train_transforms", "train_augment"])
         self.input_shape = [1, 28, 28]
         self.class_names = list(FashionMNIST.classes)
         self.num_classes = len(self.class_names)
-        self.data_dir = Path(data_dir).expanduser()
-        self.source_dir = source_dir
-        self.download = download
-        self.batch_size = batch_size
-        self.eval_batch_size = eval_batch_size or batch_size
-        self.validation = validation
-        self.val_fraction = val_fraction
-        self.split_seed = split_seed
-        self.shuffle = shuffle
-        self.normalize = normalize
-        self.one_hot_targets = one_hot_targets
-        self.train_transform = nn.Sequential(*train_transforms) if train_transforms else None
-        self.train_augment = train_augment
-        self.batched = batched
-        self.num_workers = num_workers
-        self.pin_memory = pin_memory
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.hparams.data_dir).expanduser()
 
     def prepare_data(self) -> None:
         """Make sure ``data_dir`` holds the dataset: keep it, unpack a local copy, or download (rank zero)."""
@@ -97,11 +80,11 @@ class FashionMNISTDataModule(StageLoaders, ScaleOnDevice, LightningDataModule):
         if not problems:
             return
         tried = problems[:1]
-        source_problems = idx_files.unpack_from(idx_files.resolve_source(self.source_dir), target)
+        source_problems = idx_files.unpack_from(idx_files.resolve_source(self.hparams.source_dir), target)
         if not source_problems:
             return
         tried.extend(source_problems[:1])
-        if self.download:
+        if self.hparams.download:
             try:
                 FashionMNIST(self.data_dir, download=True)
                 return
@@ -118,25 +101,20 @@ class FashionMNISTDataModule(StageLoaders, ScaleOnDevice, LightningDataModule):
     def setup(self, stage: str) -> None:
         if stage in ("fit", "validate") and self.train_set is None:
             images, targets = self._load(train=True)
-            if self.validation == "split":
-                val_idx, train_idx = holdout_split(len(targets), self.val_fraction, self.split_seed)
-                self.val_set = self._dataset(images[val_idx], targets[val_idx])
+            if self.hparams.validation == "split":
+                val_idx, train_idx = holdout_split(len(targets), self.hparams.val_fraction, self.hparams.split_seed)
+                self.val_set = self.in_memory(images[val_idx], targets[val_idx])
                 images, targets = images[train_idx], targets[train_idx]
-            self.train_set = self._dataset(images, targets, self.train_transform)
+            self.train_set = self.in_memory(images, targets, self.train_transform)
         if self.test_set is None and (
-            stage in ("test", "predict") or (stage in ("fit", "validate") and self.validation == "test")
+            stage in ("test", "predict") or (stage in ("fit", "validate") and self.hparams.validation == "test")
         ):
-            self.test_set = self._dataset(*self._load(train=False))
-            if self.validation == "test":
+            self.test_set = self.in_memory(*self._load(train=False))
+            if self.hparams.validation == "test":
                 self.val_set = self.test_set
         self.predict_set = self.test_set
 
-    def _dataset(self, images: Tensor, targets: Tensor, transform: nn.Module | None = None) -> InMemoryImages:
-        if transform is None and self.batched:
-            return BatchedInMemoryImages(images, targets)
-        return InMemoryImages(images, targets, transform)
-
     def standardize(self, images: Tensor) -> Tensor:
-        if self.normalize:
+        if self.hparams.normalize:
             images = images.sub_(FASHION_MNIST_MEAN).div_(FASHION_MNIST_STD)
         return images

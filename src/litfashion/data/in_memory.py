@@ -1,7 +1,7 @@
 """Datasets over images held as one uint8 tensor.
 
-The tutorial decodes each sample to PIL and back through ``ToTensor``; for a 47 MB dataset it is far cheaper
-to keep all images as one ``uint8`` tensor, gather whole batches by index, and scale them on the device after
+The tutorial decodes each sample to PIL and back through ``ToTensor``; for a dataset that fits in memory it is far
+cheaper to keep all images as one ``uint8`` tensor, gather whole batches by index, and scale them on the device after
 transfer (see ``on_after_batch_transfer`` in the data modules). Both classes stay ordinary map-style datasets,
 so samplers (shuffling, Lightning's ``DistributedSampler``) work unchanged.
 """
@@ -45,7 +45,7 @@ class BatchedInMemoryImages(InMemoryImages):
 
     def __getitems__(self, indices: Sequence[int]) -> tuple[Tensor, Tensor]:
         index = torch.as_tensor(indices)
-        # index_select, not images[index]: the same gather, ~10x faster for a batch of 64 uint8 images on a CPU.
+        # index_select, not images[index]: the same gather without advanced indexing's generic path (BENCHMARKS.md).
         return self.images.index_select(0, index), self.targets.index_select(0, index)
 
 

@@ -51,9 +51,9 @@ class ImageClassifier(LightningModule):
             # which would make the checkpoint unloadable with weights_only=True: keep their name instead.
             if callable(self.hparams[key]):
                 self.hparams[key] = getattr(self.hparams[key], "__qualname__", repr(self.hparams[key]))
-        self.class_names = list(class_names) if class_names else [str(i) for i in range(num_classes)]
         self.net = MLP(math.prod(input_shape), hidden_sizes, num_classes, activation, dropout)
         self.loss_fn = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
+        # The factories themselves: ``hparams`` holds only their names (above).
         self.optimizer = optimizer
         self.scheduler = scheduler
         self.example_input_array = torch.zeros(1, *input_shape)
@@ -65,6 +65,12 @@ class ImageClassifier(LightningModule):
         self.val_acc_best.persistent(True)  # saved in checkpoints: a resumed run keeps the best so far
         self.test_loss = MeanMetric()
         self.test_acc = MulticlassAccuracy(num_classes, average="micro")
+
+    @property
+    def class_names(self) -> list[str]:
+        """The class names in index order (``0``, ``1``, ... when none were given)."""
+        names = self.hparams.class_names
+        return list(names) if names else [str(i) for i in range(self.hparams.num_classes)]
 
     def forward(self, x: Tensor) -> Tensor:
         return self.net(x)
@@ -81,9 +87,16 @@ class ImageClassifier(LightningModule):
         self.train_metrics.update(loss, logits, target)
         # `self.log` is costly per call (see BENCHMARKS.md): call it only on the steps the logger writes, as
         # Lightning's own LearningRateMonitor does; the progress bar shows the loss as of the last one.
-        if self.trainer._logger_connector.should_update_logs:
+        if self._logs_this_step():
             self.log("train/loss", loss, on_step=True, on_epoch=False, prog_bar=True)
         return loss
+
+    def _logs_this_step(self) -> bool:
+        """Whether the logger writes this training step: Lightning's own rule, from public Trainer state."""
+        every = self.trainer.log_every_n_steps
+        if every == 0:
+            return False
+        return (self.trainer.global_step + 1) % every == 0 or self.trainer.should_stop
 
     def on_train_epoch_end(self) -> None:
         if self.train_metrics.update_count:

@@ -1,0 +1,29 @@
+"""Silencing third-party notices that a run triggers and its user cannot act on, each matched narrowly."""
+
+import logging
+import warnings
+
+# (message regex, category, module regex) of warnings raised inside the libraries, not by anything configured.
+IGNORED_WARNINGS = [
+    # TensorBoardLogger's log_graph traces the model with torch.jit, which torch now deprecates.
+    (r"`torch\.jit\.trace(_method)?` is deprecated", FutureWarning, r"torch\.jit\._trace"),
+    # Lightning's own pytree helper still uses LeafSpec.
+    (r"`isinstance\(treespec, LeafSpec\)` is deprecated", FutureWarning, r"lightning\.pytorch\.utilities\._pytree"),
+]
+
+# Lightning's advertisement for its cloud logger and model registry, printed at every Trainer start.
+LIGHTNING_TIP = "💡 Tip:"
+
+
+class _DropTips(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(LIGHTNING_TIP)
+
+
+def quiet_third_party() -> None:
+    """Install the filters; idempotent, so the CLI may call it for every run in one process."""
+    for message, category, module in IGNORED_WARNINGS:
+        warnings.filterwarnings("ignore", message=message, category=category, module=module)
+    rank_zero_log = logging.getLogger("lightning.pytorch.utilities.rank_zero")
+    if not any(isinstance(f, _DropTips) for f in rank_zero_log.filters):
+        rank_zero_log.addFilter(_DropTips())
