@@ -6,12 +6,23 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from tests.helpers.paths import REPO
+
+
+def with_repo_importable(env: dict[str, str]) -> dict[str, str]:
+    """``env`` with the repository root first on ``PYTHONPATH``.
+
+    A process started in a temporary folder does not have the repository on ``sys.path``, so it could not import
+    the test-only callbacks a config names (``tests.helpers.sigkill.SigkillAtStep``); DDP's other ranks inherit it.
+    """
+    return {**env, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))}
+
 
 def litfashion(
     *args: str, cwd: Path, source: Path | None, check: bool = True, timeout: int = 300
 ) -> subprocess.CompletedProcess:
     """Run ``python -m litfashion ARGS`` in ``cwd``, taking FashionMNIST from ``source`` (its .gz files)."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = with_repo_importable({**os.environ, "PYTHONUNBUFFERED": "1"})
     env.pop("LITFASHION_FASHION_MNIST_DIR", None)
     if source is not None:
         env["LITFASHION_FASHION_MNIST_DIR"] = str(source)

@@ -1,6 +1,8 @@
-"""configs/fashion_mnist_best.yaml: it runs through the accuracy script, and OneCycleLR gets the run's length."""
+"""configs/fashion_mnist_best.yaml runs through the accuracy script, and OneCycleLR gets the run's length.
 
-import functools
+The script starts ``litfashion`` fit and test processes; the scheduler rule alone: tests/unit/models/test_schedulers.py.
+"""
+
 import os
 import subprocess
 import sys
@@ -9,11 +11,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from litfashion.errors import ConfigError
-from litfashion.models.schedulers import build_scheduler, needs_total_steps
 from tests.helpers.paths import CONFIGS, REPO
 
 
+@pytest.mark.slow
 def test_best_config_fits_and_tests_through_the_accuracy_script(tmp_path: Path, tiny_source: Path) -> None:
     env = {**os.environ, "LITFASHION_FASHION_MNIST_DIR": str(tiny_source)}
     script = REPO / "benchmarks" / "accuracy.py"
@@ -35,17 +36,3 @@ def test_best_config_fits_and_tests_through_the_accuracy_script(tmp_path: Path, 
     scheduler = ckpt["lr_schedulers"][0]
     assert scheduler["total_steps"] == 2  # 461 training images (512 less the 10% split), batches of 256
     assert scheduler["last_epoch"] == 2  # stepped per batch, to the end of the cycle
-
-
-def test_one_cycle_without_a_length_gets_the_trainers_step_count() -> None:
-    optimizer = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))])
-    one_cycle = functools.partial(lambda cls, *a, **kw: cls(*a, **kw), torch.optim.lr_scheduler.OneCycleLR, max_lr=0.1)
-    assert needs_total_steps(one_cycle)
-    assert build_scheduler(one_cycle, optimizer, 17.0).total_steps == 17
-    given = functools.partial(one_cycle, total_steps=5)
-    assert not needs_total_steps(given)
-    assert build_scheduler(given, optimizer, 17.0).total_steps == 5
-    step_lr = functools.partial(lambda cls, *a, **kw: cls(*a, **kw), torch.optim.lr_scheduler.StepLR, step_size=3)
-    assert not needs_total_steps(step_lr)
-    with pytest.raises(ConfigError, match="needs the run's length"):
-        build_scheduler(one_cycle, optimizer, float("inf"))

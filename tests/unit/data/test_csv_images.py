@@ -7,10 +7,12 @@ import pytest
 import torch
 from torchvision.io import encode_jpeg, encode_png, write_file
 
+from litfashion.cli import main
 from litfashion.data import CSVImageDataModule, CSVImageDataset
 from litfashion.errors import ImageDataError
+from tests.helpers.paths import CONFIGS
 
-CONFIG = Path(__file__).resolve().parents[1] / "configs" / "csv_images.yaml"
+CONFIG = CONFIGS / "csv_images.yaml"
 pytestmark = pytest.mark.filterwarnings("ignore:The image decoding and encoding capabilities:DeprecationWarning")
 
 
@@ -175,32 +177,37 @@ def test_mixed_folder_is_brought_to_one_size_and_mode(tmp_path: Path) -> None:
     assert scaled.dtype == torch.float32 and scaled.min() >= 0 and scaled.max() <= 1
 
 
-def test_cli_reports_bad_rows_in_one_line_and_writes_nothing(run_cli, tmp_path: Path, folder: Path) -> None:
+def test_cli_reports_bad_rows_in_one_line_and_writes_nothing(
+    workdir: Path, folder: Path, capsys: pytest.CaptureFixture
+) -> None:
     write_csv(folder / "bad.csv", [["a.png", "cat"], ["nope.png", "cat"], ["../x.png", "dog"]])
-    proc = run_cli(
-        "fit",
-        "--config",
-        str(CONFIG),
-        "--data.init_args.train_csv",
-        str(folder / "bad.csv"),
-        "--data.init_args.val_csv",
-        "null",
-        "--data.init_args.test_csv",
-        "null",
-        "--data.init_args.class_names",
-        "null",
-        check=False,
-    )
-    assert proc.returncode == 2
-    assert "litfashion: error: data.train_csv:" in proc.stderr
-    assert "line 3: image 'nope.png' not found" in proc.stderr
-    assert "line 4: image '../x.png' is outside the image root" in proc.stderr
-    assert "Traceback" not in proc.stderr
-    assert not (tmp_path / "lightning_logs").exists()
+    with pytest.raises(SystemExit) as exit_info:
+        main(
+            [
+                "fit",
+                "--config",
+                str(CONFIG),
+                "--data.init_args.train_csv",
+                str(folder / "bad.csv"),
+                "--data.init_args.val_csv",
+                "null",
+                "--data.init_args.test_csv",
+                "null",
+                "--data.init_args.class_names",
+                "null",
+            ]
+        )
+    stderr = capsys.readouterr().err
+    assert exit_info.value.code == 2
+    assert "litfashion: error: data.train_csv:" in stderr
+    assert "line 3: image 'nope.png' not found" in stderr
+    assert "line 4: image '../x.png' is outside the image root" in stderr
+    assert "Traceback" not in stderr
+    assert not (workdir / "lightning_logs").exists()
 
 
-def test_rgb_mixed_size_folder_trains_then_predicts_names_and_probabilities(run_cli, tmp_path: Path) -> None:
-    images = tmp_path / "photos"
+def test_rgb_mixed_size_folder_trains_then_predicts_names_and_probabilities(workdir: Path) -> None:
+    images = workdir / "photos"
     rows = []
     for i in range(12):
         channels, size = (3, (20 + i, 14)) if i % 2 else (1, (9, 9 + i))
@@ -210,21 +217,21 @@ def test_rgb_mixed_size_folder_trains_then_predicts_names_and_probabilities(run_
     write_csv(images / "all.csv", rows)
     common = ["--config", str(CONFIG), "--data.init_args.class_names", "null", "--data.init_args.test_csv", "null"]
     common += ["--data.init_args.image_size", "[12, 10]", "--data.init_args.color_mode", "rgb"]
-    run_cli(
+    main([
         "fit", *common, "--data.init_args.train_csv", str(images / "all.csv"), "--data.init_args.val_csv",
         str(images / "all.csv"), "--data.init_args.batch_size", "4", "--trainer.max_epochs", "1",
         "--data.init_args.cache", "false", "--trainer.enable_progress_bar", "false",
-    )  # fmt: skip
-    ckpt = tmp_path / "lightning_logs" / "version_0" / "checkpoints" / "best.ckpt"
+    ])  # fmt: skip
+    ckpt = workdir / "lightning_logs" / "version_0" / "checkpoints" / "best.ckpt"
     hparams = torch.load(ckpt, weights_only=True)["hyper_parameters"]
     assert hparams["input_shape"] == [3, 12, 10]
     assert hparams["class_names"] == ["dark", "light"]
-    out = tmp_path / "predicted.csv"
-    run_cli(
+    out = workdir / "predicted.csv"
+    main([
         "predict", *common, "--data.init_args.train_csv", str(images / "all.csv"), "--data.init_args.val_csv",
         "null", "--data.init_args.predict_dir", str(images), "--ckpt_path", str(ckpt),
         "--predictions.output", str(out), "--trainer.enable_progress_bar", "false",
-    )  # fmt: skip
+    ])  # fmt: skip
     with out.open() as f:
         written = list(csv.DictReader(f))
     assert [row["sample"] for row in written] == sorted(p.name for p in images.iterdir() if p.suffix != ".csv")

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from litfashion.cli import main
+from tests.helpers.paths import CONFIGS
 
-CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 pytestmark = pytest.mark.filterwarnings("ignore:The image decoding and encoding capabilities:DeprecationWarning")
 
 
@@ -35,14 +35,14 @@ def test_refuses_a_non_empty_folder(tmp_path: Path, tiny_source: Path, capsys: p
     assert [p.name for p in (tmp_path / "png").iterdir()] == ["keep.txt"]
 
 
-def test_training_on_exported_pngs_equals_the_builtin_path(run_cli, tmp_path: Path, tiny_source: Path) -> None:
+def test_training_on_exported_pngs_equals_the_builtin_path(workdir: Path, tiny_source: Path) -> None:
     """Same pixels, labels, seed and shuffled order: the same weights and the same test accuracy."""
-    export(tmp_path / "fashion-png", tiny_source)
+    export(workdir / "fashion-png", tiny_source)
     same = ["--trainer.max_epochs", "2", "--data.init_args.shuffle", "true", "--trainer.enable_progress_bar", "false"]
     same += ["--model.init_args.optimizer.init_args.lr", "0.05"]
-    run_cli("fit", "--config", str(CONFIGS / "fashion_mnist.yaml"), *same)
-    run_cli("fit", "--config", str(CONFIGS / "csv_images.yaml"), *same)
-    builtin, from_csv = (torch.load(tmp_path / "lightning_logs" / f"version_{v}" / "checkpoints" / "last.ckpt",
+    main(["fit", "--config", str(CONFIGS / "fashion_mnist.yaml"), *same])
+    main(["fit", "--config", str(CONFIGS / "csv_images.yaml"), *same])
+    builtin, from_csv = (torch.load(workdir / "lightning_logs" / f"version_{v}" / "checkpoints" / "last.ckpt",
                                     weights_only=True) for v in (0, 1))  # fmt: skip
     # val/acc is measured on the test split in both configs.
     scores = [

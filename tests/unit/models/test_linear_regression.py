@@ -1,14 +1,16 @@
 """The tutorial's linear-regression walk-through as a LightningModule: gradients, and the fit through the CLI."""
 
 import re
+from pathlib import Path
 
 import pytest
 import torch
 
+from litfashion.cli import main
 from litfashion.data.linear_regression import LinearRegressionData
 from litfashion.models.linear_regression import LinearRegression
+from tests.helpers.in_process import lightning_messages
 from tests.helpers.paths import CONFIGS
-from tests.helpers.process import CliRunner
 
 
 def test_autograd_gradients_equal_the_walk_through_s_analytic_ones() -> None:
@@ -33,14 +35,17 @@ def test_data_are_seeded_and_follow_the_line() -> None:
     assert noise.abs().max() < 0.5 and 0.05 < noise.std() < 0.15
 
 
-def test_cli_fit_recovers_a_and_b(run_cli: CliRunner, tmp_path) -> None:
-    proc = run_cli("fit", "--config", str(CONFIGS / "linear_regression.yaml"), "--checkpoint.dirpath", "ckpts")
+def test_cli_fit_recovers_a_and_b(
+    workdir: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    logged = lightning_messages(monkeypatch, caplog)
+    main(["fit", "--config", str(CONFIGS / "linear_regression.yaml"), "--checkpoint.dirpath", "ckpts"])
 
-    printed = re.search(r"fitted a = (-?[\d.]+), b = (-?[\d.]+)", proc.stdout + proc.stderr)
-    assert printed, proc.stdout[-2000:] + proc.stderr[-2000:]
+    printed = re.search(r"fitted a = (-?[\d.]+), b = (-?[\d.]+)", logged.text)
+    assert printed, logged.text[-2000:]
     assert float(printed[1]) == pytest.approx(1.0, abs=0.05)
     assert float(printed[2]) == pytest.approx(2.0, abs=0.05)
-    state = torch.load(tmp_path / "ckpts" / "last.ckpt", weights_only=True)["state_dict"]
+    state = torch.load(workdir / "ckpts" / "last.ckpt", weights_only=True)["state_dict"]
     assert state["a"].item() == pytest.approx(float(printed[1]), abs=1e-4)
     assert state["b"].item() == pytest.approx(float(printed[2]), abs=1e-4)
-    assert (tmp_path / "ckpts" / "best.ckpt").is_file()  # chosen by val/loss: the regression has no accuracy
+    assert (workdir / "ckpts" / "best.ckpt").is_file()  # chosen by val/loss: the regression has no accuracy

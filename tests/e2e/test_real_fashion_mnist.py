@@ -11,6 +11,7 @@ from tests.helpers.paths import CONFIGS
 from tests.helpers.process import litfashion
 
 
+@pytest.mark.slow
 def test_one_tutorial_epoch_matches_the_tutorial_and_the_checkpoint_reproduces_it(tmp_path: Path) -> None:
     config = str(CONFIGS / "fashion_mnist.yaml")
     litfashion("fit", "--config", config, "--trainer.max_epochs", "1", cwd=tmp_path, source=None)

@@ -10,14 +10,17 @@ from pathlib import Path
 
 import pytest
 import torch
-from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from torchvision.datasets import FashionMNIST
 
+from litfashion.cli import main
 from litfashion.models import ImageClassifier
+from tests.helpers.in_process import in_folder
 from tests.helpers.paths import CONFIGS
-from tests.helpers.process import litfashion
+from tests.helpers.process import with_repo_importable
+from tests.helpers.tensorboard_events import scalars
 
-TESTS = Path(__file__).resolve().parent
+pytestmark = pytest.mark.slow  # two processes each import, join a process group and train
+
 N_TRAIN, N_TEST = 512, 128  # the tiny_source fixture
 # 128 test images split evenly over 2 ranks: the DistributedSampler pads no shard, so no sample counts twice.
 DDP_FIT = [
@@ -32,7 +35,7 @@ FIT = [
     "--data.init_args.shuffle", "true",
     "--data.init_args.eval_batch_size", "32",
     "--model.init_args.optimizer.init_args.lr", "0.05",  # a middling accuracy after 2 epochs, not 0 or 1
-    "--trainer.callbacks+", "record_shards.RecordShards",
+    "--trainer.callbacks+", "tests.helpers.record_shards.RecordShards",
     "--trainer.callbacks.out", "shards",
 ]  # fmt: skip
 TIMEOUT_S = 240
@@ -40,12 +43,7 @@ TIMEOUT_S = 240
 
 def run_ddp(*args: str, cwd: Path, source: Path) -> tuple[int, str]:
     """``litfashion ARGS`` in its own process group, so that a hang kills every rank and fails the test."""
-    env = {
-        **os.environ,
-        "PYTHONUNBUFFERED": "1",
-        "LITFASHION_FASHION_MNIST_DIR": str(source),
-        "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]),  # the test callbacks
-    }
+    env = with_repo_importable({**os.environ, "PYTHONUNBUFFERED": "1", "LITFASHION_FASHION_MNIST_DIR": str(source)})
     proc = subprocess.Popen(
         [sys.executable, "-m", "litfashion", *args],
         cwd=cwd,
@@ -92,12 +90,6 @@ def _group_alive(pgid: int) -> bool:
     return False
 
 
-def scalars(run_dir: Path) -> dict[str, list[float]]:
-    events = EventAccumulator(str(run_dir))
-    events.Reload()
-    return {tag: [e.value for e in events.Scalars(tag)] for tag in events.Tags()["scalars"]}
-
-
 def test_ddp_fit_trains_and_exits(ddp_run: tuple[Path, str]) -> None:
     cwd, output = ddp_run
     assert "`Trainer.fit` stopped: `max_epochs=2` reached." in output
@@ -124,19 +116,20 @@ def test_only_rank_zero_writes(ddp_run: tuple[Path, str]) -> None:
     )
 
 
-def test_logged_val_acc_equals_a_single_process_validate(ddp_run: tuple[Path, str], tmp_path: Path) -> None:
+def test_logged_val_acc_equals_a_single_process_validate(
+    ddp_run: tuple[Path, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cwd, _ = ddp_run
     last = cwd / "lightning_logs/version_0/checkpoints/last.ckpt"
     logged = scalars(cwd / "lightning_logs/version_0")
-    litfashion(
+    in_folder(monkeypatch, tmp_path, source=None)  # the single process need not be a new one
+    main([
         "validate",
         "--config", str(CONFIGS / "fashion_mnist.yaml"),
         "--config", str(CONFIGS / "trainer" / "cpu.yaml"),
         "--data.init_args.data_dir", str(cwd / "data"),
         "--ckpt_path", str(last),
-        cwd=tmp_path,
-        source=None,
-    )  # fmt: skip
+    ])  # fmt: skip
     single = scalars(tmp_path / "lightning_logs/version_0")
     assert logged["val/acc"][-1] == single["val/acc"][-1]
     assert logged["val/loss"][-1] == pytest.approx(single["val/loss"][-1], rel=1e-6)
@@ -179,7 +172,7 @@ def test_nan_loss_on_one_rank_stops_every_rank(tmp_path: Path, tiny_source: Path
         *DDP_FIT,
         "--trainer.max_epochs", "1",
         "--trainer.val_check_interval", "2",
-        "--trainer.callbacks+", "nan_on_rank.NaNLossOnRank",
+        "--trainer.callbacks+", "tests.helpers.nan_on_rank.NaNLossOnRank",
         "--trainer.callbacks.rank", "1",
         "--trainer.callbacks.step", "2",
         cwd=tmp_path,

@@ -3,15 +3,16 @@
 import json
 from pathlib import Path
 
+import pytest
 import torch
 
+from litfashion.cli import main
 from litfashion.models import MLP, ImageClassifier
 from tests.helpers.paths import CONFIGS
-from tests.helpers.process import CliRunner
 
 
-def test_export_predicts_as_the_checkpoint(run_cli: CliRunner, tmp_path: Path) -> None:
-    run_cli(
+def test_export_predicts_as_the_checkpoint(workdir: Path, capsys: pytest.CaptureFixture) -> None:
+    main([
         "fit",
         "--config", str(CONFIGS / "fashion_mnist.yaml"),
         "--config", str(CONFIGS / "trainer" / "cpu.yaml"),
@@ -19,11 +20,12 @@ def test_export_predicts_as_the_checkpoint(run_cli: CliRunner, tmp_path: Path) -
         "--trainer.enable_progress_bar", "false",
         "--model.init_args.hidden_sizes", "[32, 16]",
         "--model.init_args.optimizer.init_args.lr", "0.1",
-    )  # fmt: skip
-    ckpt = tmp_path / "lightning_logs/version_0/checkpoints/last.ckpt"
-    proc = run_cli("export", "--ckpt_path", str(ckpt), "--out", "exported")
-    out = tmp_path / "exported"
-    assert f"Exported {ckpt} to exported" in proc.stdout
+    ])  # fmt: skip
+    ckpt = workdir / "lightning_logs/version_0/checkpoints/last.ckpt"
+    capsys.readouterr()
+    main(["export", "--ckpt_path", str(ckpt), "--out", "exported"])
+    out = workdir / "exported"
+    assert f"Exported {ckpt} to exported" in capsys.readouterr().out
     assert sorted(p.name for p in out.iterdir()) == ["model.json", "model.pt2", "model_weights.pth"]
 
     meta = json.loads((out / "model.json").read_text())
@@ -48,12 +50,14 @@ def test_export_predicts_as_the_checkpoint(run_cli: CliRunner, tmp_path: Path) -
         assert torch.allclose(program(images[:3]), expected[:3], atol=1e-6)  # any batch size
 
 
-def test_export_refuses_another_models_checkpoint(run_cli: CliRunner, tmp_path: Path) -> None:
-    torch.save({"state_dict": {"encoder.weight": torch.zeros(2, 2)}, "hyper_parameters": {}}, tmp_path / "other.ckpt")
-    proc = run_cli("export", "--ckpt_path", "other.ckpt", "--out", "exported", check=False)
-    assert proc.returncode == 2
-    assert proc.stderr.strip() == (
+def test_export_refuses_another_models_checkpoint(workdir: Path, capsys: pytest.CaptureFixture) -> None:
+    torch.save({"state_dict": {"encoder.weight": torch.zeros(2, 2)}, "hyper_parameters": {}}, workdir / "other.ckpt")
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        main(["export", "--ckpt_path", "other.ckpt", "--out", "exported"])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.strip() == (
         "litfashion export: error: checkpoint other.ckpt was written by an unknown model, not by "
         "litfashion.models.ImageClassifier (no net.* weights and input_shape to export)"
     )
-    assert not (tmp_path / "exported").exists()
+    assert not (workdir / "exported").exists()

@@ -7,7 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.helpers.paths import REPO
+
+pytestmark = pytest.mark.slow  # each benchmark starts fresh interpreters
 
 VARIANTS = ("tutorial", "floor", "lightning", "litfashion", "litfashion-lean")
 

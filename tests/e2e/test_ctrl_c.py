@@ -1,0 +1,50 @@
+"""Ctrl-C: SIGINT to a training process writes a checkpoint and exits without a traceback."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from tests.helpers.paths import CONFIGS
+
+FIT = [
+    "fit",
+    "--config", str(CONFIGS / "fashion_mnist.yaml"),
+    "--config", str(CONFIGS / "trainer" / "cpu.yaml"),
+    "--trainer.enable_progress_bar", "false",
+]  # fmt: skip
+
+
+@pytest.mark.slow
+def test_ctrl_c_writes_a_checkpoint_and_exits(tmp_path: Path, tiny_source: Path) -> None:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "LITFASHION_FASHION_MNIST_DIR": str(tiny_source)}
+    checkpoints = tmp_path / "lightning_logs/version_0/checkpoints"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "litfashion", *FIT, "--trainer.max_epochs", "100000"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not (checkpoints / "last.ckpt").exists():  # training has started
+            assert proc.poll() is None and time.monotonic() < deadline, "training did not start"
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+        output, _ = proc.communicate(timeout=120)  # generous: the shutdown is slow on a loaded machine
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 1, output  # Lightning's status after a graceful KeyboardInterrupt shutdown
+    assert "Traceback" not in output
+    interrupted = checkpoints / "interrupted.ckpt"
+    assert f"checkpoint written to {interrupted.relative_to(tmp_path)}" in output
+    ckpt = torch.load(interrupted, weights_only=True)
+    assert ckpt["global_step"] >= torch.load(checkpoints / "last.ckpt", weights_only=True)["global_step"] > 0

@@ -1,0 +1,48 @@
+"""Faults in-process: a NaN loss and an unwritable log directory (Ctrl-C, a signal: tests/e2e/test_ctrl_c.py)."""
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from litfashion.cli import main
+from tests.helpers.paths import CONFIGS
+
+FIT = [
+    "fit",
+    "--config", str(CONFIGS / "fashion_mnist.yaml"),
+    "--config", str(CONFIGS / "trainer" / "cpu.yaml"),
+    "--trainer.enable_progress_bar", "false",
+]  # fmt: skip
+
+
+def test_nan_loss_stops_naming_the_step_and_keeps_the_last_good_checkpoint(
+    workdir: Path, capsys: pytest.CaptureFixture
+) -> None:
+    # With this learning rate the tiny data's loss overflows at step 7 (measured);
+    # validating every 2 steps checkpoints steps 2, 4 and 6: the last good checkpoint is step 6's.
+    with pytest.raises(SystemExit) as exit_info:
+        main([*FIT, "--model.init_args.optimizer.init_args.lr", "30", "--trainer.val_check_interval", "2"])
+    last = Path("lightning_logs/version_0/checkpoints/last.ckpt")
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f"litfashion: error: training stopped: the loss became NaN or infinite at step 7 (epoch 0); "
+        f"the last good checkpoint is {last}. Lower the learning rate or check the data."
+    )
+    ckpt = torch.load(workdir / last, weights_only=True)
+    assert ckpt["global_step"] == 6
+    assert all(torch.isfinite(t).all() for t in ckpt["state_dict"].values())
+    assert not (workdir / last.parent / "interrupted.ckpt").exists()
+
+
+def test_unwritable_log_dir_fails_before_training(workdir: Path, capsys: pytest.CaptureFixture) -> None:
+    # A file in the way: unwritable even for root, which ignores permission bits.
+    (workdir / "blocker").write_text("not a directory")
+    with pytest.raises(SystemExit) as exit_info:
+        main([*FIT, "--trainer.logger.init_args.save_dir", "blocker/logs"])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f"litfashion: error: trainer.logger (TensorBoardLogger) save_dir: cannot create {workdir / 'blocker/logs'}: "
+        f"{workdir / 'blocker'} is a file, not a directory"
+    )
+    assert sorted(p.name for p in workdir.iterdir()) == ["blocker"]  # no data unpacked, nothing trained
