@@ -84,7 +84,7 @@ class LitFashionCLI(LightningCLI):
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         # jsonargparse skips a link whose data module lacks the attribute or whose model lacks the parameter,
-        # so tasks without classes (the linear regression) share this CLI; tests/test_linear_regression.py runs one.
+        # so tasks without classes (the linear regression) share this CLI; tests/unit/models/test_linear_regression.py runs one.
         for attribute in ("input_shape", "num_classes", "class_names"):
             parser.link_arguments(f"data.{attribute}", f"model.init_args.{attribute}", apply_on="instantiate")
         parser.add_lightning_class_args(MetricsProgressBar, "progress_bar")
