@@ -1,5 +1,6 @@
 """``litfashion fit|validate|test|predict``: LightningCLI with the data->model links and up-front checks."""
 
+import argparse
 import importlib
 import sys
 from collections.abc import Sequence
@@ -14,6 +15,7 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveCon
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities.rank_zero import rank_zero_info
 
+from litfashion import error_report
 from litfashion.callbacks import (
     ConfusionMatrixLogger,
     HparamsLogger,
@@ -227,16 +229,6 @@ class LitFashionCLI(LightningCLI):
             raise ConfigError(f"model.{name} ({class_path}): {err}") from None
 
 
-def _reported_error(err: BaseException) -> LitFashionError | None:
-    """The LitFashionError behind ``err``: jsonargparse wraps errors raised while it builds classes."""
-    seen: BaseException | None = err
-    while seen is not None:
-        if isinstance(seen, LitFashionError):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    return None
-
-
 # Commands beside LightningCLI's fit/validate/test/predict: name -> "module:function(argv)".
 EXTRA_COMMANDS: dict[str, str] = {
     "export": "litfashion.commands.export_model:main",
@@ -257,7 +249,9 @@ def make_cli(args: Sequence[str] | None = None, run: bool = True) -> LitFashionC
                 TensorBoardLogger, save_dir=".", name="lightning_logs", default_hp_metric=False, log_graph=True
             )
         },
-        parser_kwargs={"allow_abbrev": False, "prog": "litfashion"},
+        # exit_on_error=False: a parse error reaches main() as an ArgumentError, reported in one line, instead of
+        # jsonargparse printing the whole usage.
+        parser_kwargs={"allow_abbrev": False, "prog": "litfashion", "exit_on_error": False},
         args=args,
         run=run,
         only_subcommand=argv[0] if run and argv else None,
@@ -276,10 +270,12 @@ def main(args: Sequence[str] | None = None) -> None:
             raise SystemExit(2) from None
         return
     try:
-        make_cli(args)
+        make_cli(argv)
     except Exception as err:
-        reported = _reported_error(err)
-        if reported is None:
+        line = error_report.one_line(err, argv)
+        if line is None:
             raise
-        print(f"litfashion: error: {reported}", file=sys.stderr)
+        print(f"litfashion: error: {line}", file=sys.stderr)
+        if isinstance(err, argparse.ArgumentError):
+            print(error_report.help_hint(argv), file=sys.stderr)
         raise SystemExit(2) from None
