@@ -270,7 +270,7 @@ def main(args: Sequence[str] | None = None) -> None:
             raise SystemExit(2) from None
         return
     try:
-        make_cli(argv)
+        make_cli(args)
     except Exception as err:
         line = error_report.one_line(err, argv)
         if line is None:
