@@ -127,7 +127,9 @@ def condense(message: str) -> str:
         if inner_keys and not nested:
             name = ".".join([name, *inner_keys])
         unknown = re.search(r"Option '([^']+)' is not accepted", reason)
-        class_path = next((m.group(1) for b in branch for m in [re.search(r"class_path '([^']+)'", b)] if m), None)
+        paths = [m.group(1) for line in branch for m in re.finditer(r"class_path[ =]'([^']+)'", line)]
+        class_path = paths[-1] if paths else None
+        reason = re.sub(r"^Type .* expects a function or a callable class: |\s*Got value: Namespace\(.*\)$", "", reason)
         if unknown and class_path:
             reason += close_matches(unknown.group(1), _init_parameters(class_path))
     if given and not re.search("Got value|Given value|not accepted", reason):
@@ -167,7 +169,12 @@ def close_matches(word: str, candidates: Sequence[str]) -> str:
 
 def _parser_options(err: BaseException) -> list[str]:
     """Every flag of the innermost parser that raised ``err`` (for close matches)."""
-    parsers = [f.f_locals["self"] for f in _frames(err) if isinstance(f.f_locals.get("self"), argparse.ArgumentParser)]
+    frames = []
+    seen: BaseException | None = err
+    while seen is not None:  # a subcommand's parser raised it first; the main parser re-raised it
+        frames += _frames(seen)
+        seen = seen.__cause__
+    parsers = [f.f_locals["self"] for f in frames if isinstance(f.f_locals.get("self"), argparse.ArgumentParser)]
     if not parsers:
         return []
     # argparse keeps its actions in the private ``_actions``; it is the only list of a parser's flags.
