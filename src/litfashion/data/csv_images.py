@@ -33,8 +33,9 @@ from litfashion.data.stage_loaders import StageLoaders, check_loader_settings
 from litfashion.errors import ConfigError, ImageDataError
 
 COLOR_MODES = {"grayscale": ImageReadMode.GRAY, "rgb": ImageReadMode.RGB}
-# The C++ function and source line torchvision puts before its reason: "decode_png, /__w/.../decode_png.cpp:79, ".
-TORCHVISION_SOURCE = re.compile(r"^[\w()]+, \S+\.cpp:\d+, ")
+# The C++ function and source line torchvision puts before its reason ("decode_png, /__w/.../decode_png.cpp:79, "),
+# and its advice on formats it does not decode here.
+TORCHVISION_NOISE = re.compile(r"^[\w()]+, \S+\.cpp:\d+, | For avif and heic format.*$")
 
 
 class ImageFiles(Dataset):
@@ -70,7 +71,7 @@ class ImageFiles(Dataset):
         except (RuntimeError, OSError) as err:
             line = self.annotations.lines[index]
             where = f"{self.annotations.source} line {line}" if line else self.annotations.source
-            reason = TORCHVISION_SOURCE.sub("", " ".join(str(err).split()))
+            reason = TORCHVISION_NOISE.sub("", " ".join(str(err).split()))
             raise ImageDataError(f"{path} ({where}): cannot decode the image: {reason}") from None
         if image.dtype != torch.uint8:  # 16-bit PNG
             image = v2.functional.to_dtype(image, torch.uint8, scale=True)
@@ -149,11 +150,12 @@ def decode_pass(files: ImageFiles, num_workers: int, keep: bool) -> tuple[list[i
     return readable, images, problems
 
 
-def undecodable(files: ImageFiles, problems: Sequence[str]) -> str:
+def undecodable(files: ImageFiles, problems: Sequence[str], consequence: str = "") -> str:
     """``N of M images of SOURCE cannot be decoded:`` and the images, one a line."""
     listed = "\n  ".join(problems[:MAX_LISTED])
     more = f"\n  ... and {len(problems) - MAX_LISTED} more" if len(problems) > MAX_LISTED else ""
-    return f"{len(problems)} of {len(files)} images of {files.annotations.source} cannot be decoded:\n  {listed}{more}"
+    count = f"{len(problems)} of {len(files)} images of {files.annotations.source} cannot be decoded"
+    return f"{count}{f' ({consequence})' if consequence else ''}:\n  {listed}{more}"
 
 
 class CSVImageDataset(ImageFiles):
@@ -353,7 +355,8 @@ class CSVImageDataModule(StageLoaders, ScaleOnDevice, LightningDataModule):
         if not problems:
             return files
         if self.trainer is None or self.trainer.is_global_zero:
-            print(f"litfashion: warning: {undecodable(files, problems)}", file=sys.stderr)
+            left_out = "left out of the predictions, and marked unreadable in them"
+            print(f"litfashion: warning: {undecodable(files, problems, left_out)}", file=sys.stderr)
         kept = files.subset(readable)
         bad = sorted(set(range(len(files))) - set(readable))
         kept.unreadable = [files.sample_names[i] for i in bad]
