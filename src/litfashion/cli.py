@@ -1,6 +1,7 @@
 """``litfashion fit|validate|test|predict``: LightningCLI wired with the data->model links, the callbacks and their
 defaults; the up-front checks live in ``litfashion.preflight``."""
 
+import argparse
 import importlib
 import sys
 from collections.abc import Sequence
@@ -13,7 +14,7 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities.rank_zero import rank_zero_info
 
-from litfashion import preflight
+from litfashion import error_report, preflight
 from litfashion.callbacks import (
     CheckpointOnInterrupt,
     ConfusionMatrixLogger,
@@ -84,7 +85,7 @@ class LitFashionCLI(LightningCLI):
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         # jsonargparse skips a link whose data module lacks the attribute or whose model lacks the parameter,
-        # so tasks without classes (the linear regression) share this CLI; tests/unit/models/test_linear_regression.py runs one.
+        # so tasks without classes (the linear regression) share this CLI (tests/unit/models/test_linear_regression.py).
         for attribute in ("input_shape", "num_classes", "class_names"):
             parser.link_arguments(f"data.{attribute}", f"model.init_args.{attribute}", apply_on="instantiate")
         parser.add_lightning_class_args(MetricsProgressBar, "progress_bar")
@@ -169,16 +170,6 @@ def _as_list(callbacks: Callback | list[Callback] | None) -> list[Callback]:
     return callbacks if isinstance(callbacks, list) else [callbacks]
 
 
-def _reported_error(err: BaseException) -> LitFashionError | None:
-    """The LitFashionError behind ``err``: jsonargparse wraps errors raised while it builds classes."""
-    seen: BaseException | None = err
-    while seen is not None:
-        if isinstance(seen, LitFashionError):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    return None
-
-
 # Commands beside LightningCLI's fit/validate/test/predict: name -> "module:function(argv)".
 EXTRA_COMMANDS: dict[str, str] = {
     "export": "litfashion.commands.export_model:main",
@@ -196,7 +187,9 @@ def make_cli(args: Sequence[str] | None = None, run: bool = True) -> LitFashionC
         subclass_mode_model=True,
         subclass_mode_data=True,
         trainer_defaults=TRAINER_DEFAULTS,
-        parser_kwargs={"allow_abbrev": False, "prog": "litfashion"},
+        # exit_on_error=False: a parse error reaches main() as an ArgumentError, reported in one line, instead of
+        # jsonargparse printing the whole usage.
+        parser_kwargs={"allow_abbrev": False, "prog": "litfashion", "exit_on_error": False},
         args=args,
         run=run,
         only_subcommand=argv[0] if run and argv else None,
@@ -217,8 +210,10 @@ def main(args: Sequence[str] | None = None) -> None:
     try:
         make_cli(args)
     except Exception as err:
-        reported = _reported_error(err)
-        if reported is None:
+        line = error_report.one_line(err, argv)
+        if line is None:
             raise
-        print(f"litfashion: error: {reported}", file=sys.stderr)
+        print(f"litfashion: error: {line}", file=sys.stderr)
+        if isinstance(err, argparse.ArgumentError):
+            print(error_report.help_hint(argv), file=sys.stderr)
         raise SystemExit(2) from None

@@ -7,12 +7,17 @@ from typing import Any
 from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.callbacks import BasePredictionWriter
 
+# The class_name of a row whose file could not be decoded.
+UNREADABLE = "unreadable"
+
 
 class PredictionWriter(BasePredictionWriter):
     """Streams predictions to ``output`` (default: ``predictions.csv`` in the run's log directory).
 
     Rows name each sample by its dataset index, or by its file when the dataset has ``sample_names``.
-    Under DDP each rank writes its own ``-rank{N}`` file, since samples are sharded across ranks.
+    Files the dataset could not decode (its ``unreadable`` names) get a row with class ``unreadable`` and no
+    index or probability, so the CSV accounts for every input. Under DDP each rank writes its own ``-rank{N}``
+    file, since samples are sharded across ranks (the unreadable rows go to rank 0's).
     """
 
     def __init__(self, output: str | None = None) -> None:
@@ -42,8 +47,7 @@ class PredictionWriter(BasePredictionWriter):
         batch_idx: int,
         dataloader_idx: int,
     ) -> None:
-        dataset = trainer.predict_dataloaders
-        dataset = (dataset[dataloader_idx] if isinstance(dataset, list) else dataset).dataset
+        dataset = self._loaders(trainer)[dataloader_idx].dataset
         names = getattr(dataset, "sample_names", None)
         indices = batch_indices if batch_indices is not None else range(len(prediction["class_index"]))
         rows = zip(
@@ -57,7 +61,16 @@ class PredictionWriter(BasePredictionWriter):
             self._writer.writerow([names[index] if names else index, class_index, class_name, f"{prob:.6f}"])
 
     def on_predict_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if self._file is not None and trainer.is_global_zero:
+            for loader in self._loaders(trainer):
+                for name in getattr(loader.dataset, "unreadable", []):
+                    self._writer.writerow([name, "", UNREADABLE, ""])
         if self._file is not None:
             self._file.close()
             self._file = None
             print(f"Predictions written to {self.path}")
+
+    @staticmethod
+    def _loaders(trainer: Trainer) -> list[Any]:
+        loaders = trainer.predict_dataloaders
+        return loaders if isinstance(loaders, list) else [loaders]

@@ -6,6 +6,8 @@ Images are decoded with ``torchvision.io.decode_image`` into ``uint8`` tensors, 
 size, and scaled to floats on the device, as for FashionMNIST.
 """
 
+import re
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -17,11 +19,20 @@ from torchvision.io import ImageReadMode, decode_image
 from torchvision.transforms import v2
 
 from litfashion.data.base import ImageDataModule
-from litfashion.data.csv_annotations import Annotations, LabelIndex, read_annotations, read_image_folder
+from litfashion.data.csv_annotations import (
+    MAX_LISTED,
+    Annotations,
+    LabelIndex,
+    read_annotations,
+    read_image_folder,
+)
 from litfashion.data.split import holdout_split
 from litfashion.errors import ConfigError, ImageDataError
 
 COLOR_MODES = {"grayscale": ImageReadMode.GRAY, "rgb": ImageReadMode.RGB}
+# The C++ function and source line torchvision puts before its reason ("decode_png, /__w/.../decode_png.cpp:79, "),
+# and its advice on formats it does not decode here.
+TORCHVISION_NOISE = re.compile(r"^[\w()]+, \S+\.cpp:\d+, | For avif and heic format.*$")
 
 
 class ImageFiles(Dataset):
@@ -44,6 +55,7 @@ class ImageFiles(Dataset):
         self.target_transform = target_transform
         self.mode = mode
         self.sample_names = annotations.names
+        self.unreadable: list[str] = []
 
     def __len__(self) -> int:
         return len(self.annotations)
@@ -56,7 +68,8 @@ class ImageFiles(Dataset):
         except (RuntimeError, OSError) as err:
             line = self.annotations.lines[index]
             where = f"{self.annotations.source} line {line}" if line else self.annotations.source
-            raise ImageDataError(f"{path} ({where}): cannot decode the image: {err}") from None
+            reason = TORCHVISION_NOISE.sub("", " ".join(str(err).split()))
+            raise ImageDataError(f"{path} ({where}): cannot decode the image: {reason}") from None
         if image.dtype != torch.uint8:  # 16-bit PNG
             image = v2.functional.to_dtype(image, torch.uint8, scale=True)
         return image
@@ -83,6 +96,63 @@ class ImageFiles(Dataset):
         )
         targets = [self.targets[i] for i in indices] if self.targets is not None else None
         return ImageFiles(rows, targets, self.transform, self.target_transform, self.mode)
+
+
+class DecodeAttempts(Dataset):
+    """Each image of ``files`` (transformed), or why it cannot be decoded: a pass that lists every bad image
+    instead of stopping at the first, in worker processes as well."""
+
+    def __init__(self, files: ImageFiles) -> None:
+        self.files = files
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, index: int) -> tuple[int, Tensor | None, str | None]:
+        try:
+            image = self.files.decode(index)
+        except ImageDataError as err:
+            return index, None, str(err)
+        if self.files.transform is not None:
+            image = self.files.transform(image)
+        return index, image, None
+
+
+def collate_attempts(batch: list[tuple[int, Tensor | None, str | None]]) -> tuple[list[int], Tensor | None, list[str]]:
+    """One tensor of the images that decoded (one shared-memory transfer per batch), their indices, the problems."""
+    decoded = [(index, image) for index, image, _ in batch if image is not None]
+    images = torch.stack([image for _, image in decoded]) if decoded else None
+    return [index for index, _ in decoded], images, [problem for _, _, problem in batch if problem is not None]
+
+
+def decode_pass(files: ImageFiles, num_workers: int, keep: bool) -> tuple[list[int], list[Tensor], list[str]]:
+    """Decode every image once: the indices that decode, their images in batches (with ``keep``), and one line
+    per image that does not."""
+    # Its own generator: drawing worker seeds from the global RNG would change the training order.
+    attempts = DataLoader(
+        DecodeAttempts(files),
+        batch_size=256,
+        num_workers=num_workers,
+        collate_fn=collate_attempts,
+        generator=torch.Generator(),
+    )
+    readable: list[int] = []
+    images: list[Tensor] = []
+    problems: list[str] = []
+    for indices, batch, batch_problems in attempts:
+        readable += indices
+        problems += [" ".join(problem.split()) for problem in batch_problems]
+        if keep and batch is not None:
+            images.append(batch)
+    return readable, images, problems
+
+
+def undecodable(files: ImageFiles, problems: Sequence[str], consequence: str = "") -> str:
+    """``N of M images of SOURCE cannot be decoded:`` and the images, one a line."""
+    listed = "\n  ".join(problems[:MAX_LISTED])
+    more = f"\n  ... and {len(problems) - MAX_LISTED} more" if len(problems) > MAX_LISTED else ""
+    count = f"{len(problems)} of {len(files)} images of {files.annotations.source} cannot be decoded"
+    return f"{count}{f' ({consequence})' if consequence else ''}:\n  {listed}{more}"
 
 
 class CSVImageDataset(ImageFiles):
@@ -253,7 +323,30 @@ class CSVImageDataModule(ImageDataModule):
             source = next((n for n in ("predict_csv", "predict_dir", "test_csv") if n in self.rows), None)
             if source is None:
                 raise ConfigError("`predict` needs data.predict_dir, data.predict_csv or data.test_csv")
-            self.predict_set = ImageFiles(self.rows[source], None, self.resize, mode=self.mode)
+            self.predict_set = self._readable(ImageFiles(self.rows[source], None, self.resize, mode=self.mode))
+
+    def prepare_data(self) -> None:
+        """Run the decode passes (``cache``, ``predict``) now: Lightning calls this before it creates the run's
+        log folder, so an undecodable image stops the run with nothing written. ``setup`` then reuses the sets."""
+        stage = self.trainer.state.fn if self.trainer is not None else None
+        if stage is not None and (self.hparams.cache or stage == "predict"):
+            self.setup(stage)
+
+    def _readable(self, files: ImageFiles) -> ImageFiles:
+        """The images to predict that decode; those that do not are listed, and named in ``files.unreadable``
+        for the prediction writer. None decoding is an error."""
+        readable, _, problems = decode_pass(files, self.hparams.num_workers, keep=False)
+        if not readable:
+            raise ImageDataError(undecodable(files, problems))
+        if not problems:
+            return files
+        if self.trainer is None or self.trainer.is_global_zero:
+            left_out = "left out of the predictions, and marked unreadable in them"
+            print(f"litfashion: warning: {undecodable(files, problems, left_out)}", file=sys.stderr)
+        kept = files.subset(readable)
+        bad = sorted(set(range(len(files))) - set(readable))
+        kept.unreadable = [files.sample_names[i] for i in bad]
+        return kept
 
     def _labelled(self, files: ImageFiles, train_transform: nn.Module | None = None) -> Dataset:
         """The set as files decoded per sample, or (``cache``) decoded once into one uint8 tensor."""
@@ -264,7 +357,7 @@ class CSVImageDataModule(ImageDataModule):
         return self.in_memory(*self._decode_all(files), train_transform)
 
     def _decode_all(self, files: ImageFiles) -> tuple[Tensor, Tensor]:
-        # Its own generator: drawing worker seeds from the global RNG would change the training order.
-        loader = DataLoader(files, batch_size=256, num_workers=self.hparams.num_workers, generator=torch.Generator())
-        batches = list(loader)
-        return torch.cat([b[0] for b in batches]), torch.cat([b[1] for b in batches])
+        readable, images, problems = decode_pass(files, self.hparams.num_workers, keep=True)
+        if problems:
+            raise ImageDataError(undecodable(files, problems))
+        return torch.cat(images), torch.as_tensor([files.targets[i] for i in readable])
