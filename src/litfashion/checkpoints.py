@@ -19,7 +19,12 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        message = str(err)
+        if "GLOBAL" not in message and "global" not in message:
+            # torch reports garbage bytes through the same error as a blocked object: only a blocked global is unsafe.
+            raise CheckpointError(f"{where}: not a PyTorch checkpoint (its bytes are not a torch.save file)") from None
+        blocked = [line.strip() for line in message.splitlines() if "GLOBAL" in line or "global" in line]
+        reason = blocked[0] if blocked else type(err).__name__
         raise CheckpointError(
             f"{where}: refused, it holds pickled Python objects that could run code when loaded, and only "
             f"tensors and plain values are accepted (weights_only=True). Loader said: {reason}"

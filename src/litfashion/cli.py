@@ -117,6 +117,7 @@ class LitFashionCLI(LightningCLI):
                 self.save_config_kwargs["overwrite"] = True  # the resumed version already holds its config.yaml
                 rank_zero_info(f"Resuming from {last}")
         self._ckpt = preflight.load_given_checkpoint(config, subcommand or "")
+        preflight.check_validation_schedule(config)
         preflight.check_log_dirs(config)
         config_filename = self.save_config_kwargs.get("config_filename", "config.yaml")
         saves_config = self.save_config_callback is not None and not self.save_config_kwargs.get("overwrite")

@@ -83,6 +83,19 @@ def check_checkpoint_fits(ckpt: dict[str, Any] | None, model: nn.Module, config:
         check_state_dict_fits(ckpt, model, config.ckpt_path)
 
 
+def check_validation_schedule(config: Namespace) -> None:
+    """Settings Lightning only divides by mid-run (a ``ZeroDivisionError`` after the first epoch): check them now."""
+    trainer = config.trainer
+    every = trainer.get("check_val_every_n_epoch")
+    if every is not None and every < 1:
+        raise ConfigError(f"trainer.check_val_every_n_epoch must be >= 1 (or null), got {every}")
+    interval = trainer.get("val_check_interval")
+    if interval is not None and interval <= 0:
+        raise ConfigError(
+            f"trainer.val_check_interval must be > 0 (a fraction of an epoch or a step count), got {interval}"
+        )
+
+
 def check_log_dirs(config: Namespace) -> None:
     """An unwritable log or checkpoint directory fails now, not after the data is loaded."""
     for logger in _loggers(config):

@@ -70,6 +70,8 @@ CONFIGS_AND_FLAGS = [
     BadInput("negative max_epochs", T("--trainer.max_epochs", "-5"), ["trainer.max_epochs", "-5"]),
     BadInput("no gpu", T("--trainer.accelerator", "gpu", "--trainer.devices", "3"), ["trainer.devices"]),
     BadInput("limit_train_batches", T("--trainer.limit_train_batches", "-1"), ["trainer.limit_train_batches"]),
+    BadInput("validation never due", T("--trainer.check_val_every_n_epoch", "0"), ["trainer.check_val_every_n_epoch"]),
+    BadInput("zero validation interval", T("--trainer.val_check_interval", "0"), ["trainer.val_check_interval"]),
     BadInput("zero devices", T("--trainer.devices", "0"), ["trainer.devices"]),
     BadInput("unknown strategy", T("--trainer.strategy", "foo"), ["trainer.strategy", "foo"]),
     BadInput("zero nodes", T("--trainer.strategy", "ddp", "--trainer.num_nodes", "0"), ["trainer.num_nodes"]),
@@ -163,6 +165,12 @@ CSVS_AND_IMAGES = [
 CHECKPOINTS = [
     BadInput("missing checkpoint", T("--ckpt_path", "gone.ckpt"), ["gone.ckpt", "no such file"]),
     BadInput("garbage checkpoint", T("--ckpt_path", "junk.ckpt"), ["junk.ckpt"], {"junk.ckpt": "x"}),
+    BadInput(
+        "random bytes as a checkpoint",
+        T("--ckpt_path", "noise.ckpt"),
+        ["noise.ckpt", "not a PyTorch checkpoint"],
+        {"noise.ckpt": bytes(range(256)) * 8},
+    ),
     BadInput(
         "checkpoint with pickled code",
         T("--ckpt_path", "unsafe.ckpt"),
