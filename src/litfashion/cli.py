@@ -27,6 +27,7 @@ from litfashion.callbacks.interrupt_checkpoint import CheckpointOnInterrupt
 from litfashion.callbacks.rng_state import RNGStateCheckpoint
 from litfashion.checkpoints import check_state_dict_fits, checkpoint_class, load_checkpoint
 from litfashion.errors import CheckpointError, ConfigError, LitFashionError
+from litfashion.models.legacy_hparams import upgrade_hparams
 from litfashion.models.schedulers import build_scheduler
 from litfashion.run_dirs import check_writable, newest_last_checkpoint, version_of
 
@@ -109,6 +110,23 @@ class LitFashionCLI(LightningCLI):
                 raise CheckpointError(
                     f"checkpoint {ckpt_path} was written by {written_by}, but the config's model is {configured}"
                 )
+
+    def _parse_ckpt_path(self) -> None:
+        """The checkpoint's model hyperparameters over the config, as LightningCLI does, but from the checkpoint
+        already loaded (safely) above, upgraded from before the network was injected (``legacy_hparams``), and
+        without ``init_weights``: the checkpoint holds the weights."""
+        # Overrides LightningCLI's private method: its own re-reads the file and cannot upgrade old hyperparameters.
+        if self._ckpt is None:
+            return
+        hparams = upgrade_hparams(dict(self._ckpt.get("hyper_parameters") or {}))
+        hparams.pop("_instantiator", None)
+        if not hparams:
+            return
+        if "init_weights" in hparams:
+            hparams["init_weights"] = None
+        if "_class_path" in hparams:
+            hparams = {"class_path": hparams.pop("_class_path"), "dict_kwargs": hparams}
+        self.config = self.parser.parse_object({self.config.subcommand: {"model": hparams}}, self.config)
 
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
         """Check the model against the checkpoint and its optimizer settings before the Trainer exists."""
