@@ -9,34 +9,19 @@ the data module's ``normalize`` was on). ``model_weights.pth`` is also what ``mo
 """
 
 import argparse
-import functools
-import importlib
 import json
 from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
 
 from litfashion.checkpoints import load_checkpoint
 from litfashion.data.fashion_mnist import FASHION_MNIST_MEAN, FASHION_MNIST_STD
 from litfashion.errors import CheckpointError
 from litfashion.models.legacy_hparams import upgrade_hparams
-from litfashion.models.net_callable import build_net
+from litfashion.models.net_callable import build_net, net_factory
 
 NET_PREFIX = "net."
-
-
-def import_class(class_path: str, where: str) -> type[nn.Module]:
-    """The ``torch.nn.Module`` class a checkpoint names as its network."""
-    module_name, _, name = class_path.rpartition(".")
-    try:
-        cls = getattr(importlib.import_module(module_name), name)
-    except (ImportError, AttributeError, ValueError) as err:
-        raise CheckpointError(f"{where}: its network {class_path} cannot be imported ({err})") from None
-    if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
-        raise CheckpointError(f"{where}: its network {class_path} is not a torch.nn.Module class")
-    return cls
 
 
 def net_of(hparams: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -66,7 +51,7 @@ def main(argv: list[str]) -> None:
         )
     class_path, net_args = net_of(hparams)
     input_shape, num_classes = list(hparams["input_shape"]), hparams["num_classes"]
-    factory = functools.partial(import_class(class_path, where), **net_args)
+    factory = net_factory({"class_path": class_path, "init_args": net_args})
     net = build_net(factory, input_shape, num_classes, class_path)
     try:
         net.load_state_dict(weights)

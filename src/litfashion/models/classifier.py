@@ -13,7 +13,7 @@ from torchmetrics.classification import MulticlassAccuracy
 from litfashion.errors import ConfigError
 from litfashion.models.init_weights import load_init_weights
 from litfashion.models.mlp import MLP
-from litfashion.models.net_callable import NetCallable, build_net, net_spec
+from litfashion.models.net_callable import NetCallable, build_net, net_factory, net_spec
 from litfashion.models.running_metrics import LossAndAccuracy
 from litfashion.models.schedulers import build_scheduler
 
@@ -57,8 +57,7 @@ class ImageClassifier(LightningModule):
             if callable(self.hparams[key]):
                 self.hparams[key] = getattr(self.hparams[key], "__qualname__", repr(self.hparams[key]))
         self.class_names = list(class_names) if class_names else [str(i) for i in range(num_classes)]
-        spec = self.hparams.net
-        self.net = build_net(net, input_shape, num_classes, spec["class_path"] if isinstance(spec, dict) else spec)
+        self.net = build_net(net_factory(net), input_shape, num_classes, self.hparams.net["class_path"])
         if init_weights is not None:
             load_init_weights(self.net, init_weights)
         self.loss_fn = nn.CrossEntropyLoss(label_smoothing=label_smoothing)

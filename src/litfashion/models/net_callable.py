@@ -1,7 +1,8 @@
 """How ``ImageClassifier`` gets its network: a factory injected by LightningCLI, called with the data's shape."""
 
 import functools
-from collections.abc import Callable, Sequence
+import importlib
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -26,6 +27,26 @@ def net_spec(net: Any) -> dict[str, Any]:
         init_args = dict(net.keywords)
         cls = next((arg for arg in net.args if isinstance(arg, type)), net.func)
     return {"class_path": f"{cls.__module__}.{cls.__qualname__}", "init_args": init_args}
+
+
+def import_net_class(class_path: str) -> type[nn.Module]:
+    """The ``torch.nn.Module`` class named by ``class_path`` (``package.module.Class``)."""
+    module_name, _, name = class_path.rpartition(".")
+    try:
+        cls = getattr(importlib.import_module(module_name), name)
+    except (ImportError, AttributeError, ValueError) as err:
+        raise ConfigError(f"model.net: {class_path} cannot be imported ({err})") from None
+    if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
+        raise ConfigError(f"model.net: {class_path} is not a torch.nn.Module class")
+    return cls
+
+
+def net_factory(net: NetCallable | Mapping[str, Any]) -> NetCallable:
+    """``net`` itself, or the factory that a recorded ``{class_path, init_args}`` describes: what
+    ``ImageClassifier(**hparams)`` (``load_from_checkpoint`` of a model built in Python) and the export get."""
+    if not isinstance(net, Mapping):
+        return net
+    return functools.partial(import_net_class(net["class_path"]), **dict(net.get("init_args") or {}))
 
 
 def build_net(net: NetCallable, input_shape: Sequence[int], num_classes: int, class_path: str) -> nn.Module:
