@@ -166,3 +166,22 @@ def test_init_weights_of_the_torchvision_model_itself(tmp_path: Path) -> None:
     model = ImageClassifier(net=net, init_weights=str(tmp_path / "squeezenet.pth"))
     for key, value in source.state_dict().items():
         assert torch.equal(model.net.model.state_dict()[key], value), key
+
+
+def test_channels_last_changes_the_layout_not_the_outputs() -> None:
+    net = functools.partial(CNN, channels=[4, 8])
+    torch.manual_seed(0)
+    plain = ImageClassifier(net=net)
+    torch.manual_seed(0)
+    nhwc = ImageClassifier(net=net, channels_last=True)
+    conv = nhwc.net.features[4]
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+    assert not plain.net.features[4].weight.is_contiguous(memory_format=torch.channels_last)
+    x, y = torch.rand(4, 1, 28, 28), torch.randint(0, 10, (4,))
+    assert torch.allclose(plain(x), nhwc(x), atol=1e-5)
+    nhwc._step((x, y))[0].backward()
+    torch.optim.SGD(nhwc.parameters(), lr=0.1, momentum=0.9).step()
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+    nhwc.load_state_dict(plain.state_dict())  # a checkpoint in the plain layout loads into it
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+    assert torch.allclose(plain(x), nhwc(x), atol=1e-5)

@@ -24,10 +24,11 @@ class ImageClassifier(LightningModule):
     ``input_shape``, ``num_classes`` and ``class_names`` are linked from the data module by the CLI, so they
     are typed once. ``net`` is injected from the YAML (``class_path: litfashion.models.CNN``, its ``init_args``
     without the input shape and class count, which are passed here), and may start from ``init_weights``, a
-    local ``state_dict`` file (an earlier run's ``litfashion export``). ``optimizer`` and ``scheduler`` are
-    injected the same way (``class_path: torch.optim.SGD`` ...), so any optimizer or scheduler works without
-    code; one that needs the run's length (``OneCycleLR``'s ``total_steps``) gets the Trainer's count of
-    optimizer steps.
+    local ``state_dict`` file (an earlier run's ``litfashion export``). ``channels_last`` stores convolution
+    weights and image batches as NHWC, the layout in which the CPU convolutions here ran faster (BENCHMARKS.md,
+    "Networks"). ``optimizer`` and ``scheduler`` are injected the same way (``class_path: torch.optim.SGD``
+    ...), so any optimizer or scheduler works without code; one that needs the run's length (``OneCycleLR``'s
+    ``total_steps``) gets the Trainer's count of optimizer steps.
     """
 
     def __init__(
@@ -37,6 +38,7 @@ class ImageClassifier(LightningModule):
         class_names: Sequence[str] | None = None,
         net: NetCallable = MLP,
         init_weights: str | None = None,
+        channels_last: bool = False,
         label_smoothing: float = 0.0,
         optimizer: OptimizerCallable = torch.optim.SGD,
         scheduler: LRSchedulerCallable | None = None,
@@ -60,6 +62,8 @@ class ImageClassifier(LightningModule):
         self.net = build_net(net_factory(net), input_shape, num_classes, self.hparams.net["class_path"])
         if init_weights is not None:
             load_init_weights(self.net, init_weights)
+        if channels_last:
+            self.net.to(memory_format=torch.channels_last)
         self.loss_fn = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
         self.optimizer = optimizer
         self.scheduler = scheduler
@@ -74,6 +78,8 @@ class ImageClassifier(LightningModule):
         self.test_acc = MulticlassAccuracy(num_classes, average="micro")
 
     def forward(self, x: Tensor) -> Tensor:
+        if self.hparams.channels_last and x.ndim == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
         return self.net(x)
 
     def _step(self, batch: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
