@@ -81,7 +81,6 @@ def test_upgrade_moves_the_mlp_settings_into_net() -> None:
     assert upgrade_hparams(new) == new
 
 
-@pytest.mark.slow
 def test_old_checkpoint_tests_validates_and_predicts_as_its_network(pngs: Path) -> None:
     images, labels = test_images(pngs)
     with torch.no_grad():
