@@ -28,6 +28,7 @@ from litfashion.callbacks import (
 )
 from litfashion.callbacks.progress_bar import MetricsProgressBar
 from litfashion.errors import LitFashionError
+from litfashion.models.legacy_hparams import upgrade_hparams
 from litfashion.quiet import quiet_third_party
 
 # What every run shows in TensorBoard and the terminal: config key -> callback, each off with `KEY.enabled: false`.
@@ -123,6 +124,23 @@ class LitFashionCLI(LightningCLI):
         saves_config = self.save_config_callback is not None and not self.save_config_kwargs.get("overwrite")
         if saves_config and preflight.check_shared_root_dir(config, subcommand or "", config_filename):
             self.save_config_kwargs["overwrite"] = True
+
+    def _parse_ckpt_path(self) -> None:
+        """The checkpoint's model hyperparameters over the config, as LightningCLI does, but from the checkpoint
+        already loaded (safely) above, upgraded from before the network was injected (``legacy_hparams``), and
+        without ``init_weights``: the checkpoint holds the weights."""
+        # Overrides LightningCLI's private method: its own re-reads the file and cannot upgrade old hyperparameters.
+        if self._ckpt is None:
+            return
+        hparams = upgrade_hparams(dict(self._ckpt.get("hyper_parameters") or {}))
+        hparams.pop("_instantiator", None)
+        if not hparams:
+            return
+        if "init_weights" in hparams:
+            hparams["init_weights"] = None
+        if "_class_path" in hparams:
+            hparams = {"class_path": hparams.pop("_class_path"), "dict_kwargs": hparams}
+        self.config = self.parser.parse_object({self.config.subcommand: {"model": hparams}}, self.config)
 
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
         """Check the built model against the checkpoint and its optimizer settings before the Trainer exists."""

@@ -24,7 +24,7 @@ ARGS = [
     "--trainer.log_every_n_steps", "2",
     "--trainer.enable_progress_bar", "false",
     "--data.init_args.shuffle", "true",
-    "--model.init_args.dropout", "0.2",
+    "--model.init_args.net.init_args.dropout", "0.2",
 ]  # fmt: skip
 
 

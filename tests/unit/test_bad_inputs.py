@@ -95,10 +95,12 @@ CONFIGS_AND_FLAGS = [
         "unknown key in a config",
         T("--config", "extra.yaml"),
         ["hidden_sizez", "did you mean hidden_sizes"],
-        {"extra.yaml": "model:\n  init_args:\n    hidden_sizez: [8]\n"},
+        {"extra.yaml": "model:\n  init_args:\n    net:\n      init_args:\n        hidden_sizez: [8]\n"},
     ),
     BadInput("unknown subcommand", ["fot", "--config", TUTORIAL], ["fot"]),
-    BadInput("unknown model option", T("--model.init_args.hidden_size", "3"), ["hidden_size", "hidden_sizes"]),
+    BadInput(
+        "unknown network option", T("--model.init_args.net.init_args.hidden_size", "3"), ["hidden_size", "hidden_sizes"]
+    ),
     BadInput("optimizer option", T("--model.init_args.optimizer.init_args.lrr", "3"), ["lrr", "did you mean lr"]),
     BadInput("batch_size not a number", T("--data.init_args.batch_size", "x"), ["batch_size", "x"]),
     BadInput("zero batch_size", T("--data.init_args.batch_size", "0"), ["data.batch_size"]),

@@ -1,6 +1,7 @@
 """The up-front checks of litfashion.preflight, on parsed configs and real files in tmp_path."""
 
 import os
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ from jsonargparse import Namespace
 
 from litfashion import preflight
 from litfashion.errors import CheckpointError, ConfigError
-from litfashion.models import ImageClassifier
+from litfashion.models import MLP, ImageClassifier
 
 CLASSIFIER = "litfashion.models.ImageClassifier"
 
@@ -43,7 +44,7 @@ def write_checkpoint(path: Path, model: torch.nn.Module, class_path: str = CLASS
 
 
 def test_last_resolves_to_the_newest_version_and_continues_it(tmp_path: Path) -> None:
-    model = ImageClassifier(hidden_sizes=[4])
+    model = ImageClassifier(net=partial(MLP, hidden_sizes=[4]))
     runs = tmp_path / "lightning_logs"
     write_checkpoint(runs / "version_0/checkpoints/last.ckpt", model, mtime=2_000_000_000)
     newest = write_checkpoint(runs / "version_3/checkpoints/last.ckpt", model, mtime=3_000_000_000)
@@ -56,7 +57,7 @@ def test_last_resolves_to_the_newest_version_and_continues_it(tmp_path: Path) ->
 
 
 def test_last_with_a_checkpoint_dirpath_looks_only_there(tmp_path: Path) -> None:
-    model = ImageClassifier(hidden_sizes=[4])
+    model = ImageClassifier(net=partial(MLP, hidden_sizes=[4]))
     write_checkpoint(tmp_path / "lightning_logs/version_0/checkpoints/last.ckpt", model)
     config = parsed(save_dir=tmp_path, dirpath=tmp_path / "ckpts", ckpt_path="last")
     assert preflight.resolve_last_checkpoint(config) is None
@@ -74,7 +75,7 @@ def test_last_without_logger_or_dirpath_is_left_to_lightning(tmp_path: Path) -> 
 
 
 def test_a_given_checkpoint_is_loaded_and_checked_against_the_model(tmp_path: Path) -> None:
-    small = ImageClassifier(hidden_sizes=[4])
+    small = ImageClassifier(net=partial(MLP, hidden_sizes=[4]))
     path = write_checkpoint(tmp_path / "small.ckpt", small)
     assert preflight.load_given_checkpoint(parsed(ckpt_path="last"), "fit") is None
     assert preflight.load_given_checkpoint(parsed(), "test") is None
@@ -82,9 +83,9 @@ def test_a_given_checkpoint_is_loaded_and_checked_against_the_model(tmp_path: Pa
     config = parsed(ckpt_path=str(path))
     ckpt = preflight.load_given_checkpoint(config, "test")
     assert ckpt is not None
-    preflight.check_checkpoint_fits(ckpt, ImageClassifier(hidden_sizes=[4]), config)
+    preflight.check_checkpoint_fits(ckpt, ImageClassifier(net=partial(MLP, hidden_sizes=[4])), config)
     with pytest.raises(CheckpointError, match=r"does not fit ImageClassifier: net\..*shape \(4, 784\)"):
-        preflight.check_checkpoint_fits(ckpt, ImageClassifier(hidden_sizes=[8]), config)
+        preflight.check_checkpoint_fits(ckpt, ImageClassifier(net=partial(MLP, hidden_sizes=[8])), config)
 
     other = write_checkpoint(tmp_path / "other.ckpt", small, class_path="my.OtherModel")
     with pytest.raises(CheckpointError, match=f"written by my.OtherModel, but the config's model is {CLASSIFIER}"):

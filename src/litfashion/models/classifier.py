@@ -1,6 +1,5 @@
-"""The LightningModule: the MLP with its loss, optimizer/scheduler injection, steps and torchmetrics."""
+"""The LightningModule: an injected network with its loss, optimizer/scheduler injection, steps and torchmetrics."""
 
-import math
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -12,18 +11,24 @@ from torchmetrics import MaxMetric, MeanMetric
 from torchmetrics.classification import MulticlassAccuracy
 
 from litfashion.errors import ConfigError
+from litfashion.models.init_weights import load_init_weights
 from litfashion.models.mlp import MLP
+from litfashion.models.net_callable import NetCallable, build_net, net_factory, net_spec
 from litfashion.models.running_metrics import LossAndAccuracy
 from litfashion.models.schedulers import build_scheduler
 
 
 class ImageClassifier(LightningModule):
-    """Classifies images with an ``MLP``; targets may be class indices or class probabilities (one-hot).
+    """Classifies images with ``net``; targets may be class indices or class probabilities (one-hot).
 
     ``input_shape``, ``num_classes`` and ``class_names`` are linked from the data module by the CLI, so they
-    are typed once. ``optimizer`` and ``scheduler`` are injected by LightningCLI from the YAML
-    (``class_path: torch.optim.SGD`` ...), so any optimizer or scheduler works without code; one that needs
-    the run's length (``OneCycleLR``'s ``total_steps``) gets the Trainer's count of optimizer steps.
+    are typed once. ``net`` is injected from the YAML (``class_path: litfashion.models.CNN``, its ``init_args``
+    without the input shape and class count, which are passed here), and may start from ``init_weights``, a
+    local ``state_dict`` file (an earlier run's ``litfashion export``). ``channels_last`` stores convolution
+    weights and image batches as NHWC, the layout in which the CPU convolutions here ran faster (BENCHMARKS.md,
+    "Networks"). ``optimizer`` and ``scheduler`` are injected the same way (``class_path: torch.optim.SGD``
+    ...), so any optimizer or scheduler works without code; one that needs the run's length (``OneCycleLR``'s
+    ``total_steps``) gets the Trainer's count of optimizer steps.
     """
 
     def __init__(
@@ -31,9 +36,9 @@ class ImageClassifier(LightningModule):
         input_shape: Sequence[int] = (1, 28, 28),
         num_classes: int = 10,
         class_names: Sequence[str] | None = None,
-        hidden_sizes: Sequence[int] = (512, 512),
-        activation: str = "ReLU",
-        dropout: float = 0.0,
+        net: NetCallable = MLP,
+        init_weights: str | None = None,
+        channels_last: bool = False,
         label_smoothing: float = 0.0,
         optimizer: OptimizerCallable = torch.optim.SGD,
         scheduler: LRSchedulerCallable | None = None,
@@ -46,12 +51,18 @@ class ImageClassifier(LightningModule):
         if class_names is not None and len(class_names) != num_classes:
             raise ConfigError(f"{len(class_names)} class_names for num_classes={num_classes}")
         self.save_hyperparameters()
+        if callable(self.hparams.net):
+            self.hparams.net = net_spec(self.hparams.net)
         for key in ("optimizer", "scheduler"):
             # The CLI records these as plain {class_path, init_args}; called directly they are Python callables,
             # which would make the checkpoint unloadable with weights_only=True: keep their name instead.
             if callable(self.hparams[key]):
                 self.hparams[key] = getattr(self.hparams[key], "__qualname__", repr(self.hparams[key]))
-        self.net = MLP(math.prod(input_shape), hidden_sizes, num_classes, activation, dropout)
+        self.net = build_net(net_factory(net), input_shape, num_classes, self.hparams.net["class_path"])
+        if init_weights is not None:
+            load_init_weights(self.net, init_weights)
+        if channels_last:
+            self.net.to(memory_format=torch.channels_last)
         self.loss_fn = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
         # The factories themselves: ``hparams`` holds only their names (above).
         self.optimizer = optimizer
@@ -73,6 +84,8 @@ class ImageClassifier(LightningModule):
         return list(names) if names else [str(i) for i in range(self.hparams.num_classes)]
 
     def forward(self, x: Tensor) -> Tensor:
+        if self.hparams.channels_last and x.ndim == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
         return self.net(x)
 
     def _step(self, batch: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor, Tensor]:

@@ -1,5 +1,6 @@
-"""The tutorial's ``NeuralNetwork``, generalised: any input size, hidden widths, activation and dropout."""
+"""The tutorial's ``NeuralNetwork``, generalised: any input shape, hidden widths, activation and dropout."""
 
+import math
 from collections.abc import Sequence
 
 from torch import Tensor, nn
@@ -10,29 +11,32 @@ from litfashion.errors import ConfigError
 class MLP(nn.Module):
     """Flatten, then ``Linear -> activation [-> Dropout]`` per hidden width, then a ``Linear`` to the classes.
 
-    With the defaults it is exactly the tutorial's 784-512-512-10 ReLU network (same layers, same init).
-    Plain PyTorch: a ``state_dict`` exported from a checkpoint loads into it without Lightning.
+    With the defaults it is exactly the tutorial's 784-512-512-10 ReLU network (same layers, same init, same
+    ``state_dict`` names). ``input_shape`` and ``num_classes`` come first because ``ImageClassifier`` passes them
+    (linked from the data), so a config names only the rest. Plain PyTorch: an exported ``state_dict`` loads
+    into it without Lightning.
     """
 
     def __init__(
         self,
-        in_features: int = 28 * 28,
-        hidden_sizes: Sequence[int] = (512, 512),
+        input_shape: Sequence[int] = (1, 28, 28),
         num_classes: int = 10,
+        hidden_sizes: Sequence[int] = (512, 512),
         activation: str = "ReLU",
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
         if not hasattr(nn, activation) or not isinstance(getattr(nn, activation), type):
             raise ConfigError(
-                f"model.activation must name a torch.nn module such as 'ReLU' or 'GELU', got {activation!r}"
+                f"model.net (MLP): activation must name a torch.nn module such as 'ReLU' or 'GELU', got {activation!r}"
             )
         if not 0.0 <= dropout < 1.0:
-            raise ConfigError(f"model.dropout must be in [0, 1), got {dropout}")
+            raise ConfigError(f"model.net (MLP): dropout must be in [0, 1), got {dropout}")
+        in_features = math.prod(input_shape)
         if any(h < 1 for h in hidden_sizes) or in_features < 1 or num_classes < 1:
             raise ConfigError(
-                f"model sizes must be >= 1, got in_features={in_features}, hidden_sizes={list(hidden_sizes)}, "
-                f"num_classes={num_classes}"
+                f"model.net (MLP): sizes must be >= 1, got input_shape={list(input_shape)}, "
+                f"hidden_sizes={list(hidden_sizes)}, num_classes={num_classes}"
             )
         layers: list[nn.Module] = []
         width = in_features

@@ -51,7 +51,7 @@ def test_fit_and_test_fill_scalars_hparams_images_and_graph(workdir: Path, capsy
     assert metrics == ["val/acc_best", "val/acc", "val/loss", "train/acc", "train/loss_epoch"]
     hparams = records["_hparams_/session_start_info"].session_start_info.hparams
     assert hparams["model"].string_value == "ImageClassifier"
-    assert hparams["hidden_sizes"].string_value == "[512, 512]"
+    assert hparams["net/init_args/hidden_sizes"].string_value == "[512, 512]"
     assert hparams["data"].string_value == "FashionMNISTDataModule"
     assert hparams["batch_size"].number_value == 64
     assert hparams["shuffle"].string_value == "False"

@@ -18,7 +18,7 @@ def test_export_predicts_as_the_checkpoint(workdir: Path, capsys: pytest.Capture
         "--config", str(CONFIGS / "trainer" / "cpu.yaml"),
         "--trainer.max_epochs", "1",
         "--trainer.enable_progress_bar", "false",
-        "--model.init_args.hidden_sizes", "[32, 16]",
+        "--model.init_args.net.init_args.hidden_sizes", "[32, 16]",
         "--model.init_args.optimizer.init_args.lr", "0.1",
     ])  # fmt: skip
     ckpt = workdir / "lightning_logs/version_0/checkpoints/last.ckpt"
@@ -30,7 +30,7 @@ def test_export_predicts_as_the_checkpoint(workdir: Path, capsys: pytest.Capture
 
     meta = json.loads((out / "model.json").read_text())
     assert meta["init_args"] == {
-        "in_features": 784, "hidden_sizes": [32, 16], "num_classes": 10, "activation": "ReLU", "dropout": 0.0
+        "input_shape": [1, 28, 28], "hidden_sizes": [32, 16], "num_classes": 10, "activation": "ReLU", "dropout": 0.0
     }  # fmt: skip
     assert meta["class_names"][0] == "T-shirt/top"
 

@@ -39,7 +39,7 @@ def test_default_mlp_is_the_tutorials_network() -> None:
 
 
 def test_mlp_options() -> None:
-    net = MLP(in_features=12, hidden_sizes=(8, 4), num_classes=3, activation="GELU", dropout=0.5)
+    net = MLP(input_shape=(3, 4), hidden_sizes=(8, 4), num_classes=3, activation="GELU", dropout=0.5)
     kinds = [type(m).__name__ for m in net.linear_relu_stack]
     assert kinds == ["Linear", "GELU", "Dropout", "Linear", "GELU", "Dropout", "Linear"]
     assert net(torch.rand(2, 3, 4)).shape == (2, 3)
@@ -48,8 +48,8 @@ def test_mlp_options() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"activation": "Nope"}, "model.activation"),
-        ({"dropout": 1.0}, "model.dropout"),
+        ({"activation": "Nope"}, "activation"),
+        ({"dropout": 1.0}, "dropout"),
         ({"hidden_sizes": [0]}, "sizes"),
     ],
 )

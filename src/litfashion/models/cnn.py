@@ -1,0 +1,54 @@
+"""A small, fast convolutional network: BatchNorm conv blocks, pooling between stages, a global-pool head."""
+
+from collections.abc import Sequence
+
+from torch import Tensor, nn
+
+from litfashion.errors import ConfigError
+
+
+class CNN(nn.Module):
+    """Per stage ``blocks_per_stage`` x [3x3 conv (no bias) -> BatchNorm -> ReLU], then a 2x2 max-pool after
+    every stage but the last (28 -> 14 -> 7 with three stages), then global average pool -> dropout -> linear.
+
+    The global pool makes the head independent of the image size, so the same network takes 28x28 FashionMNIST
+    and, through the CSV data module, images at their own size and channel count.
+    """
+
+    def __init__(
+        self,
+        input_shape: Sequence[int] = (1, 28, 28),
+        num_classes: int = 10,
+        channels: Sequence[int] = (32, 64, 128),
+        blocks_per_stage: int = 1,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        if len(input_shape) != 3:
+            raise ConfigError(f"model.net (CNN): needs images (channels, height, width), got input_shape {input_shape}")
+        if not channels or any(c < 1 for c in channels) or blocks_per_stage < 1 or num_classes < 1:
+            raise ConfigError(
+                f"model.net (CNN): channels, blocks_per_stage and num_classes must be >= 1, got "
+                f"channels={list(channels)}, blocks_per_stage={blocks_per_stage}, num_classes={num_classes}"
+            )
+        if not 0.0 <= dropout < 1.0:
+            raise ConfigError(f"model.net (CNN): dropout must be in [0, 1), got {dropout}")
+        layers: list[nn.Module] = []
+        width = input_shape[0]
+        for stage, out_channels in enumerate(channels):
+            for _ in range(blocks_per_stage):
+                layers += [
+                    nn.Conv2d(width, out_channels, kernel_size=3, padding=1, bias=False),
+                    nn.BatchNorm2d(out_channels),
+                    nn.ReLU(inplace=True),
+                ]
+                width = out_channels
+            if stage < len(channels) - 1:
+                layers.append(nn.MaxPool2d(2))
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Sequential(
+            nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout), nn.Linear(width, num_classes)
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.features(x))
