@@ -26,7 +26,8 @@ class ImageClassifier(LightningModule):
     without the input shape and class count, which are passed here), and may start from ``init_weights``, a
     local ``state_dict`` file (an earlier run's ``litfashion export``). ``channels_last`` stores convolution
     weights and image batches as NHWC, the layout in which the CPU convolutions here ran faster (BENCHMARKS.md,
-    "Networks"). ``optimizer`` and ``scheduler`` are injected the same way (``class_path: torch.optim.SGD``
+    "Networks"). ``test_time_flip`` also scores each evaluated image's mirror image (validate, test, predict).
+    ``optimizer`` and ``scheduler`` are injected the same way (``class_path: torch.optim.SGD``
     ...), so any optimizer or scheduler works without code; one that needs the run's length (``OneCycleLR``'s
     ``total_steps``) gets the Trainer's count of optimizer steps.
     """
@@ -39,6 +40,7 @@ class ImageClassifier(LightningModule):
         net: NetCallable = MLP,
         init_weights: str | None = None,
         channels_last: bool = False,
+        test_time_flip: bool = False,
         label_smoothing: float = 0.0,
         optimizer: OptimizerCallable = torch.optim.SGD,
         scheduler: LRSchedulerCallable | None = None,
@@ -88,10 +90,17 @@ class ImageClassifier(LightningModule):
             x = x.contiguous(memory_format=torch.channels_last)
         return self.net(x)
 
+    def _logits(self, x: Tensor) -> Tensor:
+        """The network's logits; when evaluating with ``test_time_flip``, the log of the mean softmax of each image
+        and its mirror image (garments are left-right symmetric), which costs a second forward pass."""
+        if self.training or not self.hparams.test_time_flip:
+            return self(x)
+        return ((self(x).softmax(dim=1) + self(x.flip(-1)).softmax(dim=1)) / 2).log()
+
     def _step(self, batch: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
         """Loss, logits and class-index targets; probability targets (one-hot) are scored by their argmax."""
         x, y = batch
-        logits = self(x)
+        logits = self._logits(x)
         loss = self.loss_fn(logits, y)
         return loss, logits, (y if y.ndim == 1 else y.argmax(dim=1))
 
@@ -154,7 +163,7 @@ class ImageClassifier(LightningModule):
     def predict_step(self, batch: Any, batch_idx: int) -> dict[str, Any]:
         """Per sample: the class index, its name and its softmax probability (and all probabilities)."""
         x = batch[0] if isinstance(batch, (tuple, list)) else batch
-        probs = self(x).softmax(dim=1)
+        probs = self._logits(x).softmax(dim=1)
         prob, index = probs.max(dim=1)
         return {
             "class_index": index,

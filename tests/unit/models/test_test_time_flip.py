@@ -1,0 +1,34 @@
+"""``test_time_flip``: evaluation averages the softmax of each image and its mirror; training is unchanged."""
+
+from functools import partial
+
+import torch
+
+from litfashion.models import MLP, ImageClassifier
+
+
+def model(flip: bool) -> ImageClassifier:
+    torch.manual_seed(0)
+    return ImageClassifier(net=partial(MLP, hidden_sizes=[16]), test_time_flip=flip)
+
+
+def test_evaluation_scores_the_mean_softmax_of_the_image_and_its_mirror() -> None:
+    images = torch.rand(5, 1, 28, 28)
+    flipped, plain = model(True).eval(), model(False).eval()
+    with torch.no_grad():
+        expected = (plain(images).softmax(1) + plain(images.flip(-1)).softmax(1)) / 2
+        logits = flipped._logits(images)
+        predicted = flipped.predict_step(images, 0)["probabilities"]
+    assert torch.allclose(logits.softmax(1), expected, atol=1e-6)
+    assert torch.allclose(predicted, expected, atol=1e-6)
+    assert not torch.allclose(plain._logits(images).softmax(1), expected, atol=1e-3)
+
+
+def test_training_sees_only_the_image() -> None:
+    images, targets = torch.rand(5, 1, 28, 28), torch.arange(5)
+    flipped, plain = model(True).train(), model(False).train()
+    torch.manual_seed(1)
+    loss_flipped, _, _ = flipped._step((images, targets))
+    torch.manual_seed(1)
+    loss_plain, _, _ = plain._step((images, targets))
+    assert torch.equal(loss_flipped, loss_plain)
