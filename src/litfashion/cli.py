@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from jsonargparse import lazy_instance
 from lightning.pytorch import Callback, LightningDataModule, LightningModule, Trainer
-from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
+from lightning.pytorch.callbacks import BasePredictionWriter, Checkpoint, EarlyStopping, ModelCheckpoint, ProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities.rank_zero import rank_zero_info
@@ -23,6 +23,7 @@ from litfashion.callbacks import (
     SampleGridLogger,
 )
 from litfashion.callbacks.finite_loss import StopOnNonFiniteLoss
+from litfashion.callbacks.group import CallbackGroup, is_stateless
 from litfashion.callbacks.interrupt_checkpoint import CheckpointOnInterrupt
 from litfashion.callbacks.rng_state import RNGStateCheckpoint
 from litfashion.checkpoints import check_state_dict_fits, checkpoint_class, load_checkpoint
@@ -42,6 +43,9 @@ TENSORBOARD_CALLBACKS = {
 # Config keys of the callbacks that only act in one subcommand, and of those that write checkpoints.
 SUBCOMMAND_ONLY_CALLBACKS = {"predictions": "predict"}
 CHECKPOINT_CALLBACKS = ("checkpoint", "last_checkpoint", "interrupt_checkpoint")
+
+# Callbacks Lightning finds by their type in `trainer.callbacks`: never grouped.
+FOUND_BY_TYPE = (Checkpoint, EarlyStopping, ProgressBar, BasePredictionWriter)
 
 # Names Lightning itself resolves for `fit --ckpt_path`.
 SPECIAL_CKPT_PATHS = {"last", "best", "hpc"}
@@ -154,14 +158,19 @@ class LitFashionCLI(LightningCLI):
 
         Left out: those switched off with ``enabled: false``, those of another subcommand (the prediction
         writer outside ``predict``), and the checkpoint writers under ``trainer.enable_checkpointing: false``
-        (which Lightning would otherwise refuse beside a ``ModelCheckpoint``).
+        (which Lightning would otherwise refuse beside a ``ModelCheckpoint``). The stateless ones that Lightning
+        does not look up by type share one ``CallbackGroup``, so each hook is dispatched once for all of them.
         """
         skipped = {key for key, subcommand in SUBCOMMAND_ONLY_CALLBACKS.items() if subcommand != self.subcommand}
         if trainer_config.get("enable_checkpointing") is False:
             skipped.update(CHECKPOINT_CALLBACKS)
         keys = [key for key in self._parser(self.subcommand).callback_keys if key not in skipped]
         callbacks = [self._get(self.config_init, key) for key in keys]
-        return [callback for callback in callbacks if getattr(callback, "enabled", True) is not False]
+        active = [callback for callback in callbacks if getattr(callback, "enabled", True) is not False]
+        grouped = [cb for cb in active if is_stateless(cb) and not isinstance(cb, FOUND_BY_TYPE)]
+        if len(grouped) < 2:
+            return active
+        return [CallbackGroup(grouped), *(cb for cb in active if cb not in grouped)]
 
     def _drop_progress_bar_if_disabled(self) -> None:
         """``trainer.enable_progress_bar: false`` hides the configs' bar (Lightning refuses a bar callback then)."""
