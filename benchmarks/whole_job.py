@@ -148,17 +148,22 @@ def summarize(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
         summary[f"ratios_{statistic}"] = {
             f"{a}/{b} {what}": summary[a][f"{statistic}_{what}_s"] / summary[b][f"{statistic}_{what}_s"]
             for a, b, what in RATIOS
+            if a in runs and b in runs
         }
-    summary["startup_beyond_import_lightning_s"] = {
-        v: summary[v]["median_startup_s"] - summary["import-lightning"]["median_wall_s"]
-        for v in ("litfashion", "litfashion-lean", "lightning")
-    }
+    if "import-lightning" in runs:
+        summary["startup_beyond_import_lightning_s"] = {
+            v: summary[v]["median_startup_s"] - summary["import-lightning"]["median_wall_s"]
+            for v in ("litfashion", "litfashion-lean", "lightning")
+            if v in runs
+        }
 
     # Accuracies are counts over the test set; TensorBoard stores them as float32, the workers as float64.
     def counts(variant: str) -> list[float]:
         return [round(a, 5) for a in summary[variant]["test_acc_per_epoch"]]
 
-    summary["same_accuracy_as_tutorial"] = {v: counts(v) == counts("tutorial") for v in TRAINING if v != "tutorial"}
+    reference = next(v for v in ("tutorial", "floor") if v in runs)
+    summary["accuracy_reference"] = reference
+    summary["same_accuracy"] = {v: counts(v) == counts(reference) for v in TRAINING if v in runs and v != reference}
     return summary
 
 
@@ -168,11 +173,12 @@ def markdown(summary: dict[str, Any]) -> str:
         "| peak RSS (MiB) | test accuracy after the last epoch |",
         "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
-    for variant in VARIANTS:
+    reference = summary["accuracy_reference"]
+    for variant in (v for v in VARIANTS if v in summary):
         s = summary[variant]
         if variant in TRAINING:
-            same = summary["same_accuracy_as_tutorial"].get(variant, True)
-            accuracy = f"{100 * s['test_acc_per_epoch'][-1]:.2f}%" + ("" if same else " (differs from the tutorial)")
+            same = summary["same_accuracy"].get(variant, True)
+            accuracy = f"{100 * s['test_acc_per_epoch'][-1]:.2f}%" + ("" if same else f" (differs from {reference})")
             cells = f"{s['median_startup_s']:.2f} | {s['median_epoch_s']:.3f} | {s['best_epoch_s']:.3f}"
         else:
             accuracy, cells = "-", f"{s['median_wall_s']:.2f} | - | -"
@@ -183,10 +189,11 @@ def markdown(summary: dict[str, Any]) -> str:
     rows += ["", "| ratio | of medians | of bests |", "|---|---:|---:|"]
     for name, median in summary["ratios_median"].items():
         rows.append(f"| {name} | {median:.3f} | {summary['ratios_best'][name]:.3f} |")
-    rows += ["", "| start-up beyond `import lightning.pytorch` (medians) | s |", "|---|---:|"]
-    rows += [f"| {v} | {s:+.2f} |" for v, s in summary["startup_beyond_import_lightning_s"].items()]
-    same = [v for v, ok in summary["same_accuracy_as_tutorial"].items() if ok]
-    rows += ["", f"Same test accuracy as the tutorial after every epoch: {', '.join(same) or 'none'}."]
+    if "startup_beyond_import_lightning_s" in summary:
+        rows += ["", "| start-up beyond `import lightning.pytorch` (medians) | s |", "|---|---:|"]
+        rows += [f"| {v} | {s:+.2f} |" for v, s in summary["startup_beyond_import_lightning_s"].items()]
+    same = [v for v, ok in summary["same_accuracy"].items() if ok]
+    rows += ["", f"Same test accuracy as the {reference} after every epoch: {', '.join(same) or 'none'}."]
     return "\n".join(rows)
 
 
@@ -198,6 +205,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--limit", type=int, default=None, help="train on the first N batches only (smoke tests)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS), help="a subset to run")
     parser.add_argument("--data-dir", type=Path, default=REPO / "data")
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
     parser.add_argument("--markdown", type=Path, default=None, help="write the Markdown report here")
@@ -208,10 +216,11 @@ def main(argv: list[str] | None = None) -> None:
 
     FashionMNISTDataModule(data_dir=str(data_dir), download=False).prepare_data()
     info = machine()
-    runs: dict[str, list[dict[str, Any]]] = {v: [] for v in VARIANTS}
+    variants = [v for v in VARIANTS if v in args.variants]
+    runs: dict[str, list[dict[str, Any]]] = {v: [] for v in variants}
     for round_ in range(args.repeats):
-        shift = round_ % len(VARIANTS)
-        for variant in VARIANTS[shift:] + VARIANTS[:shift]:  # rotated, so no variant always runs first
+        shift = round_ % len(variants)
+        for variant in variants[shift:] + variants[:shift]:  # rotated, so no variant always runs first
             print(f"[round {round_ + 1}/{args.repeats}] {variant} ...", file=sys.stderr, flush=True)
             runs[variant].append(run_variant(variant, args, data_dir))
     info["loadavg_after"] = os.getloadavg()
