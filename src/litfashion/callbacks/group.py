@@ -3,7 +3,8 @@
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from lightning.pytorch import Callback
+from lightning.pytorch import Callback, Trainer
+from lightning.pytorch.profilers import PassThroughProfiler
 
 # Every hook Lightning may call on a callback (``setup``, ``on_train_batch_end``, ``on_exception``, ...).
 HOOKS = tuple(
@@ -24,10 +25,18 @@ def is_stateless(callback: Callback) -> bool:
     )
 
 
-def _fan_out(targets: list[Callable[..., Any]]) -> Callable[..., None]:
-    def hook(*args: Any, **kwargs: Any) -> None:
-        for target in targets:
-            target(*args, **kwargs)
+def _fan_out(name: str, members: list[Callback]) -> Callable[..., None]:
+    """The group's ``name`` hook; under a profiler each member's share is recorded as Lightning names it."""
+    targets = [(getattr(member, name), f"[Callback]{member.state_key}.{name}") for member in members]
+
+    def hook(trainer: Trainer, *args: Any, **kwargs: Any) -> None:
+        if isinstance(trainer.profiler, PassThroughProfiler):
+            for target, _ in targets:
+                target(trainer, *args, **kwargs)
+            return
+        for target, action in targets:
+            with trainer.profiler.profile(action):
+                target(trainer, *args, **kwargs)
 
     return hook
 
@@ -47,9 +56,9 @@ class CallbackGroup(Callback):
         if stateful:
             raise ValueError(f"only stateless callbacks can be grouped, not {', '.join(stateful)}")
         for name in HOOKS:
-            targets = [getattr(cb, name) for cb in self.callbacks if overrides(cb, name)]
-            if targets:
-                setattr(self, name, targets[0] if len(targets) == 1 else _fan_out(targets))
+            members = [cb for cb in self.callbacks if overrides(cb, name)]
+            if members:
+                setattr(self, name, _fan_out(name, members))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({', '.join(type(cb).__name__ for cb in self.callbacks)})"
