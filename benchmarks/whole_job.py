@@ -223,23 +223,35 @@ def main(argv: list[str] | None = None) -> None:
         for variant in variants[shift:] + variants[:shift]:  # rotated, so no variant always runs first
             print(f"[round {round_ + 1}/{args.repeats}] {variant} ...", file=sys.stderr, flush=True)
             runs[variant].append(run_variant(variant, args, data_dir))
-    info["loadavg_after"] = os.getloadavg()
+        report(runs, info, args, argv, rounds=round_ + 1)
+
+
+def report(
+    runs: dict[str, list[dict[str, Any]]],
+    info: dict[str, Any],
+    args: argparse.Namespace,
+    argv: list[str] | None,
+    rounds: int,
+) -> None:
+    """Print and write the results of the rounds done so far (after each round: a long run leaves partial results)."""
+    info = {**info, "loadavg_after": os.getloadavg()}
     summary = summarize(runs)
     table = markdown(summary)
-    print(table)
+    print(table, flush=True)
     if args.markdown:
         command = " ".join(["python benchmarks/whole_job.py", *(argv if argv is not None else sys.argv[1:])])
         load = ", ".join(f"{a:.2f}" for a in info["loadavg_before"])
+        after = ", ".join(f"{a:.2f}" for a in info["loadavg_after"])
         args.markdown.write_text(
-            f"`{command}`: {args.repeats} round(s) x {args.epochs} epoch(s); {info['cpus']} CPUs "
+            f"`{command}`: {rounds} of {args.repeats} round(s) x {args.epochs} epoch(s); {info['cpus']} CPUs "
             f"({info['cpu_model']}), torch {info['torch']} with {info['torch_threads']} threads; "
-            f"load average before: {load}; {time.strftime('%Y-%m-%d %H:%M %Z')}\n\n{table}\n"
+            f"load average before: {load}, after: {after}; {time.strftime('%Y-%m-%d %H:%M %Z')}\n\n{table}\n"
         )
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         settings = {k: v for k, v in vars(args).items() if k not in ("out", "markdown", "data_dir")}
-        report = {"settings": settings, "machine": info, "summary": summary, "runs": runs}
-        args.out.write_text(json.dumps(report, indent=2) + "\n")
+        document = {"settings": settings, "rounds_done": rounds, "machine": info, "summary": summary, "runs": runs}
+        args.out.write_text(json.dumps(document, indent=2, default=str) + "\n")
         print(f"Results written to {args.out}", file=sys.stderr)
 
 
