@@ -148,14 +148,22 @@ def run_raw(variant: str, data_dir: Path, epochs: int, limit: int | None, seed: 
     model = NeuralNetwork()
     loss_fn = nn.CrossEntropyLoss()
     optimizer = torch.optim.SGD(model.parameters(), lr=learning_rate)
-    epoch_s, accuracy = [], []
+    epoch_s, accuracy, eval_end_at = [], [], []
+    first_step_at = time.time()
     for t in range(epochs):
         print(f"Epoch {t + 1}\n-------------------------------")
         start = time.perf_counter()
         train_loop(train_dataloader, model, loss_fn, optimizer)
         epoch_s.append(time.perf_counter() - start)
         accuracy.append(test_loop(test_dataloader, model, loss_fn))
-    return {"epoch_s": epoch_s, "train_samples": n_train, "test_acc": accuracy}
+        eval_end_at.append(time.time())
+    return {
+        "epoch_s": epoch_s,
+        "train_samples": n_train,
+        "test_acc": accuracy,
+        "first_step_at": first_step_at,
+        "eval_end_at": eval_end_at,
+    }
 
 
 def run_lightning(data_dir: Path, epochs: int, limit: int | None, seed: int) -> dict[str, Any]:
@@ -189,8 +197,11 @@ def run_lightning(data_dir: Path, epochs: int, limit: int | None, seed: int) -> 
             self.start = self.end = 0.0
             self.epoch_s: list[float] = []
             self.test_acc: list[float] = []
+            self.first_step_at: float | None = None
+            self.eval_end_at: list[float] = []
 
         def on_train_epoch_start(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+            self.first_step_at = self.first_step_at or time.time()
             self.start = time.perf_counter()
 
         def on_train_batch_end(self, *args: Any) -> None:
@@ -199,6 +210,7 @@ def run_lightning(data_dir: Path, epochs: int, limit: int | None, seed: int) -> 
         def on_train_epoch_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
             self.epoch_s.append(self.end - self.start)
             self.test_acc.append(test_loop(test_batches, module.model, module.loss_fn))
+            self.eval_end_at.append(time.time())
             module.train()
 
     torch.manual_seed(seed)
@@ -215,7 +227,13 @@ def run_lightning(data_dir: Path, epochs: int, limit: int | None, seed: int) -> 
         callbacks=[timer],
     )
     trainer.fit(module, train_dataloaders=train_batches)
-    return {"epoch_s": timer.epoch_s, "train_samples": n_train, "test_acc": timer.test_acc}
+    return {
+        "epoch_s": timer.epoch_s,
+        "train_samples": n_train,
+        "test_acc": timer.test_acc,
+        "first_step_at": timer.first_step_at,
+        "eval_end_at": timer.eval_end_at,
+    }
 
 
 def run_litfashion(

@@ -9,7 +9,7 @@ from typing import Any
 
 from jsonargparse import Namespace, lazy_instance
 from lightning.pytorch import Callback, LightningDataModule, LightningModule, Trainer
-from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
+from lightning.pytorch.callbacks import BasePredictionWriter, Checkpoint, EarlyStopping, ModelCheckpoint, ProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities.rank_zero import rank_zero_info
@@ -26,6 +26,7 @@ from litfashion.callbacks import (
     SampleGridLogger,
     StopOnNonFiniteLoss,
 )
+from litfashion.callbacks.group import CallbackGroup, is_stateless
 from litfashion.callbacks.progress_bar import MetricsProgressBar
 from litfashion.errors import LitFashionError
 from litfashion.models.legacy_hparams import upgrade_hparams
@@ -68,6 +69,9 @@ CHECKPOINT_DEFAULTS = {
 # Config keys of the callbacks that only act in one subcommand, and of those that write checkpoints.
 SUBCOMMAND_ONLY_CALLBACKS = {"predictions": "predict"}
 CHECKPOINT_CALLBACKS = ("checkpoint", "last_checkpoint", "interrupt_checkpoint")
+
+# Callbacks Lightning finds by their type in `trainer.callbacks`: never grouped.
+FOUND_BY_TYPE = (Checkpoint, EarlyStopping, ProgressBar, BasePredictionWriter)
 
 
 class LitFashionCLI(LightningCLI):
@@ -162,7 +166,9 @@ class LitFashionCLI(LightningCLI):
         Left out: those switched off with ``enabled: false`` (the one place that switch is read), those of
         another subcommand (the prediction writer outside ``predict``), the checkpoint writers under
         ``trainer.enable_checkpointing: false`` (which Lightning would otherwise refuse beside a ``ModelCheckpoint``),
-        and the default progress bar when the bar is off or ``trainer.callbacks`` brings its own.
+        and the default progress bar when the bar is off or ``trainer.callbacks`` brings its own. The stateless
+        ones that Lightning does not look up by type share one ``CallbackGroup``, so each hook is dispatched once
+        for all of them.
         """
         skipped = {key for key, subcommand in SUBCOMMAND_ONLY_CALLBACKS.items() if subcommand != self.subcommand}
         if trainer_config.get("enable_checkpointing") is False:
@@ -173,7 +179,11 @@ class LitFashionCLI(LightningCLI):
         # Private: LightningCLI offers no public way to the subcommand parser's callback keys.
         keys = [key for key in self._parser(self.subcommand).callback_keys if key not in skipped]
         callbacks = [self._section(self.config_init)[key] for key in keys]
-        return [callback for callback in callbacks if getattr(callback, "enabled", True) is not False]
+        active = [callback for callback in callbacks if getattr(callback, "enabled", True) is not False]
+        grouped = [cb for cb in active if is_stateless(cb) and not isinstance(cb, FOUND_BY_TYPE)]
+        if len(grouped) < 2:
+            return active
+        return [CallbackGroup(grouped), *(cb for cb in active if cb not in grouped)]
 
     def _drop_progress_bar_if_disabled(self) -> None:
         """``trainer.enable_progress_bar: false`` also hides a bar in ``trainer.callbacks`` (Lightning refuses one)."""

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from lightning.pytorch import Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint
 
 from litfashion.callbacks import PredictionWriter
@@ -114,18 +115,24 @@ def _fails_cleanly(capsys: pytest.CaptureFixture, workdir: Path, *args: str, mes
     return stderr
 
 
+def attached_types(trainer: Trainer) -> set[type]:
+    """The types of the Trainer's callbacks, counting each member of a ``CallbackGroup``."""
+    callbacks = [member for cb in trainer.callbacks for member in getattr(cb, "callbacks", [cb])]
+    return {type(cb) for cb in callbacks}
+
+
 def test_only_the_callbacks_that_act_reach_the_trainer(workdir: Path) -> None:
     """Lightning calls every callback's hooks at every step: switched-off panels and idle writers stay out."""
     panels = set(TENSORBOARD_CALLBACKS.values())
 
-    default = {type(cb) for cb in make_cli(["--config", TUTORIAL], run=False).trainer.callbacks}
+    default = attached_types(make_cli(["--config", TUTORIAL], run=False).trainer)
     assert panels | {ModelCheckpoint, CheckpointOnInterrupt} <= default
     assert PredictionWriter not in default  # it only writes in `predict`
 
     # `enable_checkpointing: false` used to make Lightning refuse the configured ModelCheckpoints.
     off = ["--config", TUTORIAL, "--config", str(CONFIGS / "tensorboard_off.yaml")]
     cli = make_cli([*off, "--trainer.enable_checkpointing", "false", "--trainer.max_epochs", "1"], run=False)
-    attached = {type(cb) for cb in cli.trainer.callbacks}
+    attached = attached_types(cli.trainer)
     assert not attached & (panels | {ModelCheckpoint, CheckpointOnInterrupt, PredictionWriter})
     cli.trainer.fit(cli.model, datamodule=cli.datamodule)
     assert cli.trainer.global_step == 8  # 512 samples, batch 64

@@ -3,9 +3,9 @@
 from typing import Any
 
 from lightning.pytorch import Callback, LightningModule, Trainer
-from matplotlib.figure import Figure
 from torchmetrics.classification import MulticlassConfusionMatrix
 
+from litfashion.callbacks.drawing import confusion_matrix_image
 from litfashion.callbacks.tensorboard import epoch_due, summary_writer
 from litfashion.errors import ConfigError
 
@@ -15,9 +15,9 @@ class ConfusionMatrixLogger(Callback):
     torchmetrics confusion matrix and logs its figure as ``val/confusion_matrix`` once per epoch.
 
     Needs the model's ``class_names``. The matrix updates on every rank (it syncs at ``compute``); only rank zero
-    draws. ``normalize: true`` shows each true class's row as fractions; ``every_n_epochs`` draws only every n-th
-    epoch while fitting (drawing a figure is slow next to a small model's epoch). ``enabled: false`` leaves it
-    out of the run (the CLI drops it before the Trainer is built).
+    draws, with PIL (``litfashion.callbacks.drawing``). ``normalize: true`` shows each true class's row as
+    fractions; ``every_n_epochs`` draws only every n-th epoch while fitting. ``enabled: false`` leaves it out of
+    the run (the CLI drops it before the Trainer is built).
     """
 
     def __init__(self, enabled: bool = True, normalize: bool = False, every_n_epochs: int = 1) -> None:
@@ -61,12 +61,6 @@ class ConfusionMatrixLogger(Callback):
         writer = summary_writer(trainer)
         if writer is None:
             return
-        size = max(6.0, 0.7 * len(matrix) + 1.5)
-        figure = Figure(figsize=(size, size))
-        figure.subplots_adjust(left=0.17, bottom=0.17, right=0.98, top=0.95)  # fixed: a layout engine costs more
-        axes = figure.subplots()
-        self.matrix.plot(matrix, ax=axes, labels=self.class_names)
-        for text in axes.texts:
-            text.set_fontsize(9)
-        axes.set_title(f"Validation confusion matrix, epoch {trainer.current_epoch}")
-        writer.add_figure("val/confusion_matrix", figure, global_step=trainer.global_step, close=False)
+        title = f"Validation confusion matrix, epoch {trainer.current_epoch}"
+        image = confusion_matrix_image(matrix, self.class_names, title)
+        writer.add_image("val/confusion_matrix", image, global_step=trainer.global_step, dataformats="HWC")

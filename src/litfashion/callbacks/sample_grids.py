@@ -1,14 +1,13 @@
 """Image grids in TensorBoard: one training batch as the model sees it, and each epoch's misclassified samples."""
 
-from collections.abc import Sequence
 from typing import Any
 
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
-from matplotlib.figure import Figure
 from torch import Tensor
 from torchvision.utils import make_grid
 
+from litfashion.callbacks.drawing import mistakes_image
 from litfashion.callbacks.tensorboard import epoch_due, summary_writer
 from litfashion.errors import ConfigError
 
@@ -16,29 +15,6 @@ from litfashion.errors import ConfigError
 def _grid(images: Tensor, ncols: int) -> Tensor:
     """``[C, H, W]`` grid of ``[N, C, H, W]`` images, min-max scaled for display (inputs may be normalized)."""
     return make_grid(images.detach().float().cpu(), nrow=ncols, padding=2, normalize=True, pad_value=1.0)
-
-
-def mistakes_figure(
-    images: Tensor, preds: Sequence[int], targets: Sequence[int], class_names: Sequence[str], ncols: int = 8
-) -> Figure:
-    """One image of all samples, each cell labelled ``predicted / true``: one Axes, so it draws fast."""
-    label_band = 10  # pixels above each image for its two-line label
-    cells = torch.nn.functional.pad(images.detach().float().cpu(), (0, 0, label_band, 0), value=float("nan"))
-    grid = make_grid(cells.nan_to_num(images.max().item()), nrow=ncols, padding=2, normalize=True, pad_value=1.0)
-    cell_h, cell_w = cells.shape[-2] + 2, cells.shape[-1] + 2
-    inch_per_pixel = 0.045
-    width, height = inch_per_pixel * grid.shape[-1], inch_per_pixel * grid.shape[-2]
-    figure = Figure(figsize=(width, height + 0.3))
-    # Fixed axes, no layout engine: one would cost more than the drawing.
-    axes = figure.add_axes((0.0, 0.0, 1.0, height / (height + 0.3)))
-    axes.imshow(grid.permute(1, 2, 0).numpy(), cmap="gray", interpolation="nearest")
-    axes.set_axis_off()
-    for i, (pred, target) in enumerate(zip(preds, targets, strict=True)):
-        x, y = (i % ncols) * cell_w + 2, (i // ncols) * cell_h + label_band + 1
-        label = f"{class_names[pred]}\n{class_names[target]}"
-        axes.text(x, y, label, fontsize=6.5, va="bottom", ha="left", linespacing=1.0, color="black")
-    axes.set_title("misclassified: predicted (top) / true (bottom)", fontsize=9)
-    return figure
 
 
 class SampleGridLogger(Callback):
@@ -120,5 +96,5 @@ class SampleGridLogger(Callback):
         names = getattr(pl_module, "class_names", None) or list(
             map(str, range(int(max(preds.max(), targets.max())) + 1))
         )
-        figure = mistakes_figure(images, preds.tolist(), targets.tolist(), names)
-        writer.add_figure("val/misclassified", figure, global_step=trainer.global_step, close=False)
+        image = mistakes_image(images, preds.tolist(), targets.tolist(), names)
+        writer.add_image("val/misclassified", image, global_step=trainer.global_step, dataformats="HWC")

@@ -21,9 +21,10 @@ class LossAndAccuracy(Metric):
 
     def update(self, loss: Tensor, logits: Tensor, target: Tensor) -> None:
         n = len(target)
-        self.sums[0] += loss.detach() * n
-        self.sums[1] += (logits.detach().argmax(dim=1) == target).sum()
-        self.sums[2] += n
+        # In place on views of the buffer: `sums[i] += x` would also copy each result back with __setitem__.
+        self.sums[0].add_(loss.detach(), alpha=n)
+        self.sums[1].add_((logits.detach().argmax(dim=1) == target).sum())
+        self.sums[2].add_(n)
 
     def compute(self) -> tuple[Tensor, Tensor]:
         loss_sum, correct, samples = self.sums
