@@ -241,6 +241,7 @@ def _reported_error(err: BaseException) -> LitFashionError | None:
 EXTRA_COMMANDS: dict[str, str] = {
     "export": "litfashion.commands.export_model:main",
     "export-images": "litfashion.commands.export_images:main",
+    "sweep": "litfashion.commands.sweep:main",
 }
 
 
