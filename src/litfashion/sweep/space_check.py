@@ -8,10 +8,10 @@ import io
 from argparse import ArgumentError
 from contextlib import redirect_stderr
 
-from litfashion.cli import LitFashionCLI, make_cli
+from litfashion.cli import LitFashionCLI
 from litfashion.errors import ConfigError, LitFashionError
 from litfashion.sweep.config import SweepConfig, condense
-from litfashion.sweep.fit_command import fit_arguments
+from litfashion.sweep.fit_command import build_fit, fit_arguments
 from litfashion.sweep.space import boundary_values, fit_argument
 
 
@@ -36,7 +36,7 @@ def build_base(settings: SweepConfig, base: list[str]) -> LitFashionCLI:
     stderr = io.StringIO()
     try:
         with redirect_stderr(stderr):
-            return make_cli(base, run=False)
+            return build_fit(base)
     except SystemExit:
         message = stderr.getvalue().strip().split("error:", 1)[-1]
         raise ConfigError(f"{settings.source}: fit_configs/fit_args do not parse: {condense(message)}") from None

@@ -1,38 +1,16 @@
 """One trial: a real ``litfashion fit`` in this process, its outcome told to the study."""
 
-import signal
-import warnings
-from types import FrameType
 from typing import Any
 
 import optuna
 from optuna.trial import TrialState
 
-from litfashion.cli import make_cli
 from litfashion.sweep.config import SweepConfig
-from litfashion.sweep.fit_command import fit_arguments, run_name
+from litfashion.sweep.fit_command import build_fit, fit_arguments, run_name
+from litfashion.sweep.interrupt import Interrupt
 from litfashion.sweep.pruning import MetricNotLoggedError, ReportToTrial
 from litfashion.sweep.storage import StudyStorage, heartbeat
 from litfashion.sweep.study import retry
-
-
-class Interrupt:
-    """Ctrl-C in a worker: raised inside a running fit (Lightning then shuts it down and the trial is marked),
-    only noted elsewhere, so a storage write is never cut in half. A second Ctrl-C is ignored."""
-
-    def __init__(self) -> None:
-        self.requested = False
-        self.in_fit = False
-
-    def install(self) -> None:
-        signal.signal(signal.SIGINT, self._handle)
-
-    def _handle(self, signum: int, frame: FrameType | None) -> None:
-        if self.requested:
-            return
-        self.requested = True
-        if self.in_fit:
-            raise KeyboardInterrupt
 
 
 def run_trial(
@@ -52,10 +30,7 @@ def run_trial(
     checkpoint = None
     try:
         with heartbeat(handle, trial):
-            with warnings.catch_warnings():
-                # LightningCLI warns when given args while sys.argv holds the sweep's own arguments.
-                warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
-                cli = make_cli(fit_arguments(settings, name, params), run=False)
+            cli = build_fit(fit_arguments(settings, name, params))
             cli.trainer.callbacks.append(report)
             trial.set_user_attr("run_dir", cli.trainer.log_dir)
             checkpoint = cli.trainer.checkpoint_callback
