@@ -62,7 +62,8 @@ def test_grid_size_and_short_names() -> None:
         ]
     )
     assert grid_size(settings.space) == 3 * 2 * 3
-    assert short_names(list(settings.space)) == {"a.init_args.lr": "a.lr", "b.init_args.lr": "b.lr", "c.dropout": "dropout"}
+    names = short_names(list(settings.space))
+    assert names == {"a.init_args.lr": "a.lr", "b.init_args.lr": "b.lr", "c.dropout": "dropout"}
 
 
 def sweep_yaml(folder: Path, space: dict, **extra: object) -> Path:

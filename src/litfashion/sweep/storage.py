@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import optuna
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
@@ -54,7 +55,8 @@ def open_storage(settings: SweepConfig) -> StudyStorage:
     if kind == "journal":
         path = Path(settings.storage or Path(settings.sweep_dir) / JOURNAL_FILE).absolute()
         path.parent.mkdir(parents=True, exist_ok=True)
-        storage = JournalStorage(JournalFileBackend(str(path)))
+        backend = JournalFileBackend(str(path), lock_obj=FlockJournalLock(Path(f"{path}.lock")))
+        storage = JournalStorage(backend)
         return StudyStorage(storage, lambda: file_lock(Path(f"{path}.sweep-lock")), str(path))
     try:
         rdb = RDBStorage(
@@ -71,6 +73,28 @@ def open_storage(settings: SweepConfig) -> StudyStorage:
     digest = hashlib.sha256(f"litfashion-sweep:{settings.study_name}".encode()).digest()
     key = int.from_bytes(digest[:8], "big", signed=True)
     return StudyStorage(rdb, lambda: advisory_lock(rdb, key), rdb.engine.url.render_as_string(), rdb)
+
+
+class FlockJournalLock:
+    """The lock Optuna takes around each journal write, held with ``flock``: the kernel frees it when its process
+    dies, where Optuna's symlink lock left by a killed worker blocks the others until its grace period ends.
+    Implements the ``acquire``/``release`` of Optuna's journal lock classes (whose base class is private).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.handle: IO[str] | None = None
+
+    def acquire(self) -> bool:
+        self.handle = open(self.path, "a")  # noqa: SIM115 - held open until release()
+        fcntl.flock(self.handle, fcntl.LOCK_EX)
+        return True
+
+    def release(self) -> None:
+        if self.handle is not None:
+            fcntl.flock(self.handle, fcntl.LOCK_UN)
+            self.handle.close()
+            self.handle = None
 
 
 @contextmanager
