@@ -69,7 +69,10 @@ def wait_for_running_trial(workdir: Path, proc: subprocess.Popen, timeout: float
         size = journal.stat().st_size if journal.is_file() else -1
         if size != seen:
             seen = size
-            running = journal_study(workdir).get_trials(states=(TrialState.RUNNING,))
+            try:
+                running = journal_study(workdir).get_trials(states=(TrialState.RUNNING,))
+            except KeyError:  # the journal exists, the study is not in it yet
+                continue
             running = [t for t in running if "run_dir" in t.user_attrs]
             if running:
                 return running[0]
