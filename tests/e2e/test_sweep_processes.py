@@ -26,6 +26,8 @@ LR = "model.init_args.optimizer.init_args.lr"
 CHOICES = [1e-9, 0.5, 0.3, 0.2]
 HOPELESS = 1e-9
 TINY = ("sweep", "--config", "configs/sweeps/tiny.yaml")
+# Seconds: generous, for a machine shared with other jobs; on an idle one each sweep here takes a few seconds.
+LIMIT = 900
 
 
 @pytest.fixture(scope="session")
@@ -58,7 +60,7 @@ def start(workdir: Path, source: Path, *args: str) -> subprocess.Popen:
     )
 
 
-def wait_for_running_trial(workdir: Path, proc: subprocess.Popen, timeout: float = 600) -> optuna.trial.FrozenTrial:
+def wait_for_running_trial(workdir: Path, proc: subprocess.Popen, timeout: float = LIMIT) -> optuna.trial.FrozenTrial:
     """The first trial seen RUNNING with its run folder set, i.e. inside its fit (the journal is read again only
     when it grows)."""
     deadline = time.monotonic() + timeout
@@ -102,7 +104,7 @@ def check_full_grid(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
 
 @pytest.mark.slow
 def test_two_workers_share_a_journal_study(workdir: Path, tiny_source: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    run = litfashion(*TINY, "--workers", "2", cwd=workdir, source=tiny_source)
+    run = litfashion(*TINY, "--workers", "2", cwd=workdir, source=tiny_source, timeout=LIMIT)
     trials = check_full_grid(journal_study(workdir))
     sweep_dir = workdir / "sweeps" / "tiny"
     with open(sweep_dir / "results.csv") as handle:
@@ -148,7 +150,7 @@ def test_a_killed_worker_s_trial_is_failed_and_retried_by_the_next_run(workdir: 
     proc.communicate()
     assert journal_study(workdir).get_trials()[killed.number].state == TrialState.RUNNING
 
-    litfashion(*TINY, "--n_trials", "1", cwd=workdir, source=tiny_source)
+    litfashion(*TINY, "--n_trials", "1", cwd=workdir, source=tiny_source, timeout=LIMIT)
     trials = journal_study(workdir).get_trials()
     assert trials[killed.number].state == TrialState.FAIL
     (retry,) = [t for t in trials if t.system_attrs.get("failed_trial") == killed.number]
@@ -165,7 +167,7 @@ def test_ctrl_c_stops_every_worker_and_leaves_no_trial_running(workdir: Path, ti
     proc = start(workdir, tiny_source, "--workers", "2")
     wait_for_running_trial(workdir, proc)
     os.killpg(proc.pid, signal.SIGINT)
-    _, stderr = proc.communicate(timeout=600)
+    _, stderr = proc.communicate(timeout=LIMIT)
     assert proc.returncode == 130, stderr
     assert "interrupted; run the same command again to continue the study" in stderr
     trials = journal_study(workdir).get_trials()

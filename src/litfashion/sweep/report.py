@@ -56,7 +56,7 @@ def result_rows(study: optuna.Study, settings: SweepConfig) -> tuple[list[str], 
                 *values,
                 "" if trial.value is None else trial.value,
                 trial.state.name,
-                trial.user_attrs.get("run_dir", ""),
+                shown_path(trial.user_attrs.get("run_dir", "")),
                 note,
             ]
         )
@@ -66,6 +66,16 @@ def result_rows(study: optuna.Study, settings: SweepConfig) -> tuple[list[str], 
 def shown(settings: SweepConfig, path: str, stored: Any) -> Any:
     value = decode(settings.space[path], stored)
     return json.dumps(value) if isinstance(value, (list, dict)) else value
+
+
+def shown_path(path: str) -> str:
+    """A run folder under the current directory as a relative path (what ``tensorboard --logdir`` shows)."""
+    if not path:
+        return ""
+    try:
+        return str(Path(path).relative_to(Path.cwd()))
+    except ValueError:
+        return path
 
 
 def write_report(study: optuna.Study, settings: SweepConfig, console: Console | None = None) -> Path:
