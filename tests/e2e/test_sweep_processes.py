@@ -133,9 +133,8 @@ def test_two_workers_share_a_journal_study(workdir: Path, tiny_source: Path, mon
 
 @pytest.mark.slow
 def test_two_workers_share_a_postgresql_study(workdir: Path, tiny_source: Path, postgres_url: str) -> None:
-    litfashion(
-        *TINY, "--workers", "2", "--storage", postgres_url, "--study_name", "tiny_pg", cwd=workdir, source=tiny_source
-    )
+    args = ("--workers", "2", "--storage", postgres_url, "--study_name", "tiny_pg")
+    litfashion(*TINY, *args, cwd=workdir, source=tiny_source, timeout=LIMIT)
     check_full_grid(optuna.load_study(study_name="tiny_pg", storage=postgres_url))
     sweep_dir = workdir / "sweeps" / "tiny_pg"
     assert not (sweep_dir / "study.journal").exists()
