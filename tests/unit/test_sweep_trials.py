@@ -1,6 +1,7 @@
 """``litfashion sweep`` in this process (one worker): a failing trial does not stop the sweep, a metric the run
 never logs does, with one error."""
 
+import csv
 from pathlib import Path
 
 import optuna
@@ -33,7 +34,11 @@ def test_a_nan_trial_is_failed_and_the_sweep_goes_on(sweep_here: Path, capsys: p
     assert "NonFiniteLossError" in trials[1e12].user_attrs["error"]
     assert trials[0.3].state == TrialState.COMPLETE
     out = capsys.readouterr().out
-    assert "NonFiniteLossError" in out and "COMPLETE" in out
+    assert "FAIL" in out and "COMPLETE" in out
+    with open(sweep_here / "sweeps" / "tiny" / "results.csv") as handle:
+        rows = {row["state"]: row for row in csv.DictReader(handle)}
+    assert rows["FAIL"]["note"].startswith("NonFiniteLossError: training stopped: the loss became NaN or infinite")
+    assert rows["COMPLETE"]["rank"] == "1"
 
 
 @pytest.mark.slow
