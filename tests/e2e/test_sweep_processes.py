@@ -87,7 +87,8 @@ def check_full_grid(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
     trials = study.get_trials()
     assert sorted(t.number for t in trials) == [0, 1, 2, 3]
     assert sorted(t.params[LR] for t in trials) == sorted(CHOICES)
-    assert all(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials), [t.state for t in trials]
+    states = [(t.number, t.state.name, t.user_attrs.get("error")) for t in trials]
+    assert all(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials), states
     hopeless = next(t for t in trials if t.params[LR] == HOPELESS)
     assert hopeless.state == TrialState.PRUNED
     assert hopeless.value == hopeless.intermediate_values[max(hopeless.intermediate_values)]
