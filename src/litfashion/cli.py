@@ -203,6 +203,7 @@ def _as_list(callbacks: Callback | list[Callback] | None) -> list[Callback]:
 EXTRA_COMMANDS: dict[str, str] = {
     "export": "litfashion.commands.export_model:main",
     "export-images": "litfashion.commands.export_images:main",
+    "sweep": "litfashion.commands.sweep:main",
 }
 
 

@@ -75,7 +75,9 @@ def unpack_from(source: Path, target: Path) -> list[str]:
         return missing
     target.mkdir(parents=True, exist_ok=True)
     for name in FILES:
-        partial = target / (name + ".partial")
+        # One partial file per process: parallel runs (sweep workers) unpacking at once each replace the
+        # file whole, instead of writing into, and renaming away, one shared partial file.
+        partial = target / f"{name}.{os.getpid()}.partial"
         try:
             with gzip.open(source / (name + ".gz"), "rb") as src, partial.open("wb") as dst:
                 shutil.copyfileobj(src, dst, 1 << 20)

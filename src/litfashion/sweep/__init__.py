@@ -1,0 +1,1 @@
+"""``litfashion sweep``: hyperparameter search with Optuna, each trial a real ``litfashion fit``."""

@@ -1,0 +1,183 @@
+"""The sweep YAML: what to search, how, and where the study and its runs live; parsed like every config."""
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from jsonargparse import ActionConfigFile, ArgumentParser
+
+from litfashion.errors import ConfigError
+
+
+@dataclass
+class Param:
+    """One search-space entry, keyed in ``space`` by the fit CLI path it sets.
+
+    ``float`` and ``int`` draw from ``[low, high]`` (``log: true`` on a log scale, ``step`` on a grid of that
+    spacing); ``categorical`` picks one of ``choices`` (any YAML values: numbers, strings, lists).
+    """
+
+    type: Literal["float", "int", "categorical"]
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    step: float | None = None
+    choices: list[Any] | None = None
+
+
+@dataclass
+class Sampler:
+    """How the next trial's parameters are chosen: ``tpe`` (Bayesian), ``random``, or ``grid`` (every point).
+
+    Each worker seeds its sampler with ``seed + worker index``, so parallel workers do not draw the same points.
+    """
+
+    type: Literal["tpe", "random", "grid"] = "tpe"
+    seed: int | None = 0
+    n_startup_trials: int = 10
+
+
+@dataclass
+class Pruner:
+    """When a trial is stopped early: ``median`` (worse than the median of earlier trials at the same validation),
+    ``hyperband``, or ``none``. Steps count the trial's validations (0, 1, ...), the same in every trial whatever
+    its batch size.
+    """
+
+    type: Literal["median", "hyperband", "none"] = "median"
+    n_startup_trials: int = 5
+    n_warmup_steps: int = 0
+    min_resource: int = 1
+    reduction_factor: int = 3
+
+
+@dataclass
+class SweepConfig:
+    """The whole sweep; every field is also a command-line flag (``--n_trials 50``) that overrides the YAML."""
+
+    fit_configs: list[str]
+    space: dict[str, Param]
+    fit_args: list[str] = field(default_factory=list)
+    metric: str = "val/acc"
+    direction: Literal["maximize", "minimize"] = "maximize"
+    n_trials: int = 20
+    workers: int = 1
+    sampler: Sampler = field(default_factory=Sampler)
+    pruner: Pruner = field(default_factory=Pruner)
+    storage: str | None = None
+    study_name: str | None = None
+    sweep_dir: str | None = None
+    source: str = "the command line"  # the sweep YAML, named in errors
+
+
+def sweep_parser() -> ArgumentParser:
+    parser = ArgumentParser(
+        prog="litfashion sweep",
+        description="Hyperparameter search with Optuna: each trial is a `litfashion fit`.",
+        exit_on_error=False,
+    )
+    parser.add_argument("-c", "--config", action=ActionConfigFile, help="the sweep YAML (configs/sweeps/*.yaml)")
+    parser.add_class_arguments(SweepConfig, as_group=False, skip={"source"})
+    return parser
+
+
+def parse_sweep_args(argv: list[str]) -> SweepConfig:
+    """The sweep YAML and flags as a checked ``SweepConfig``; any problem is one ``ConfigError`` naming the file."""
+    parser = sweep_parser()
+    source = _config_file(argv)
+    try:
+        namespace = parser.parse_args(argv)
+    except Exception as err:  # jsonargparse raises ArgumentError, or others for unreadable files
+        raise ConfigError(f"{source}: {condense(str(err))}") from None
+    namespace.pop("config", None)
+    settings = SweepConfig(**vars(parser.instantiate(namespace)))
+    settings.source = source
+    if settings.study_name is None:
+        settings.study_name = Path(source).stem if source != "the command line" else "sweep"
+    if settings.sweep_dir is None:
+        settings.sweep_dir = str(Path("sweeps") / settings.study_name)
+    check_settings(settings)
+    return settings
+
+
+def _config_file(argv: list[str]) -> str:
+    """The last ``--config`` given, to name in errors."""
+    found = "the command line"
+    for i, arg in enumerate(argv):
+        if arg in ("-c", "--config") and i + 1 < len(argv):
+            found = argv[i + 1]
+        elif arg.startswith("--config="):
+            found = arg.split("=", 1)[1]
+    return found
+
+
+NOISE = (
+    "Does not validate against",
+    "Subtypes:",
+    "Errors:",
+    "Given value type:",
+    "Given value:",
+    "- Expected a <class 'NoneType'>",
+)
+
+
+def condense(message: str) -> str:
+    """jsonargparse's nested, multi-line complaint as one line: its innermost meaningful parts."""
+    lines = [line.strip() for line in message.strip().splitlines()]
+    kept = [line.removeprefix("- ") for line in lines if line and not line.startswith(NOISE)]
+    return " ".join(kept)
+
+
+def check_settings(settings: SweepConfig) -> None:
+    """What the types alone cannot say: counts, ranges and each space entry's own consistency."""
+    where = settings.source
+    if not settings.fit_configs:
+        raise ConfigError(f"{where}: fit_configs must name at least one fit YAML")
+    for config in settings.fit_configs:
+        if not Path(config).is_file():
+            raise ConfigError(f"{where}: fit_configs: {config} is not a file")
+    if settings.n_trials < 1:
+        raise ConfigError(f"{where}: n_trials must be >= 1, got {settings.n_trials}")
+    if settings.workers < 1:
+        raise ConfigError(f"{where}: workers must be >= 1, got {settings.workers}")
+    if not settings.space:
+        raise ConfigError(f"{where}: space is empty: name at least one parameter to search")
+    for path, param in settings.space.items():
+        problem = param_problem(param, grid=settings.sampler.type == "grid")
+        if problem:
+            raise ConfigError(f"{where}: space entry {path}: {problem}")
+
+
+def param_problem(param: Param, grid: bool) -> str | None:
+    """Why ``param`` cannot be searched, or None."""
+    if param.type == "categorical":
+        if not param.choices:
+            return "type categorical needs a non-empty list of choices"
+        if param.low is not None or param.high is not None or param.log or param.step is not None:
+            return "type categorical takes only choices (not low, high, log or step)"
+        return None
+    if param.choices is not None:
+        return f"type {param.type} takes low and high, not choices (use type: categorical)"
+    if param.low is None or param.high is None:
+        return f"type {param.type} needs both low and high"
+    if not (math.isfinite(param.low) and math.isfinite(param.high)):
+        return f"low and high must be finite numbers, got low={param.low}, high={param.high}"
+    if param.low > param.high:
+        return f"low ({param.low}) is greater than high ({param.high})"
+    if param.log and param.low <= 0:
+        return f"log: true needs low > 0, got low={param.low}"
+    if param.log and param.step is not None:
+        return "log: true and step cannot be combined"
+    if param.step is not None and param.step <= 0:
+        return f"step must be > 0, got {param.step}"
+    if param.type == "int":
+        for name in ("low", "high", "step"):
+            value = getattr(param, name)
+            if value is not None and not float(value).is_integer():
+                return f"type int needs whole numbers, got {name}={value}"
+        if grid and param.log:
+            return "the grid sampler cannot search a log-scale int: list the values with type: categorical"
+    if grid and param.type == "float" and param.step is None:
+        return "the grid sampler needs a step for a float (or type: categorical with the values)"
+    return None

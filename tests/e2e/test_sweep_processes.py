@@ -1,0 +1,179 @@
+"""``litfashion sweep`` as users run it: two workers on a journal file and on a real PostgreSQL server, a worker
+killed and the command run again, and Ctrl-C; configs/sweeps/tiny.yaml on the tiny synthetic FashionMNIST."""
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.storages.journal import JournalFileBackend, JournalStorage
+from optuna.trial import TrialState
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from tensorboard.plugins.hparams import plugin_data_pb2
+
+from litfashion.cli import main
+from tests.helpers.paths import CONFIGS
+from tests.helpers.postgres import MISSING, postgres_server, server_bin
+from tests.helpers.process import litfashion
+
+LR = "model.init_args.optimizer.init_args.lr"
+CHOICES = [1e-9, 0.5, 0.3, 0.2]
+HOPELESS = 1e-9
+TINY = ("sweep", "--config", "configs/sweeps/tiny.yaml")
+# Seconds: generous, for a machine shared with other jobs; on an idle one each sweep here takes a few seconds.
+LIMIT = 900
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    bin_dir = server_bin()
+    if bin_dir is None:
+        pytest.fail(MISSING)
+    with postgres_server(bin_dir) as url:
+        yield url
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    """A fresh folder where the configs are where the sweep YAML names them."""
+    (tmp_path / "configs").symlink_to(CONFIGS)
+    return tmp_path
+
+
+def journal_study(workdir: Path, name: str = "tiny") -> optuna.Study:
+    storage = JournalStorage(JournalFileBackend(str(workdir / "sweeps" / name / "study.journal")))
+    return optuna.load_study(study_name=name, storage=storage)
+
+
+def start(workdir: Path, source: Path, *args: str) -> subprocess.Popen:
+    """The sweep in its own process group, as a terminal runs it (Ctrl-C reaches the whole group)."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "LITFASHION_FASHION_MNIST_DIR": str(source)}
+    command = [sys.executable, "-m", "litfashion", *TINY, *args]
+    return subprocess.Popen(
+        command, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+
+
+def wait_for_running_trial(workdir: Path, proc: subprocess.Popen, timeout: float = LIMIT) -> optuna.trial.FrozenTrial:
+    """The first trial seen RUNNING with its run folder set, i.e. inside its fit (the journal is read again only
+    when it grows)."""
+    deadline = time.monotonic() + timeout
+    journal = workdir / "sweeps" / "tiny" / "study.journal"
+    seen = -1
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        size = journal.stat().st_size if journal.is_file() else -1
+        if size != seen:
+            seen = size
+            try:
+                running = journal_study(workdir).get_trials(states=(TrialState.RUNNING,))
+            except KeyError:  # the journal exists, the study is not in it yet
+                continue
+            running = [t for t in running if "run_dir" in t.user_attrs]
+            if running:
+                return running[0]
+        time.sleep(0.05)
+    raise AssertionError("no trial started")
+
+
+def check_full_grid(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    """Four trials, each grid point once, the hopeless one pruned with its last value, both workers used."""
+    trials = study.get_trials()
+    assert sorted(t.number for t in trials) == [0, 1, 2, 3]
+    assert sorted(t.params[LR] for t in trials) == sorted(CHOICES)
+    states = [(t.number, t.state.name, t.user_attrs.get("error")) for t in trials]
+    assert all(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials), states
+    hopeless = next(t for t in trials if t.params[LR] == HOPELESS)
+    assert hopeless.state == TrialState.PRUNED
+    assert hopeless.value == hopeless.intermediate_values[max(hopeless.intermediate_values)]
+    assert len({t.user_attrs["pid"] for t in trials}) == 2
+    for trial in trials:
+        run_dir = Path(trial.user_attrs["run_dir"])
+        assert run_dir.name == "version_0" and run_dir.parent.name == f"trial_{trial.number:04d}"
+        assert sorted(p.name for p in run_dir.parent.iterdir()) == ["version_0"]  # no trial ran twice
+        assert (run_dir / "config.yaml").is_file() and list(run_dir.glob("events.out.tfevents.*"))
+        if trial.state == TrialState.COMPLETE:
+            assert Path(trial.user_attrs["best_checkpoint"]).is_file()
+    return trials
+
+
+@pytest.mark.slow
+def test_two_workers_share_a_journal_study(workdir: Path, tiny_source: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run = litfashion(*TINY, "--workers", "2", cwd=workdir, source=tiny_source, timeout=LIMIT)
+    trials = check_full_grid(journal_study(workdir))
+    sweep_dir = workdir / "sweeps" / "tiny"
+    with open(sweep_dir / "results.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    best = max((t for t in trials if t.state == TrialState.COMPLETE), key=lambda t: t.value)
+    assert int(rows[0]["trial"]) == best.number and rows[0]["rank"] == "1"
+    assert {row["state"] for row in rows} <= {"COMPLETE", "PRUNED"} and len(rows) == 4
+    assert "val/acc" in run.stdout and "PRUNED" in run.stdout
+    assert (sweep_dir / "optimization_history.png").stat().st_size > 0
+    assert (sweep_dir / "param_importances.png").stat().st_size > 0
+
+    # HPARAMS: each run's event file carries the learning rate the trial used.
+    events = EventAccumulator(best.user_attrs["run_dir"], size_guidance={"tensors": 0})
+    events.Reload()
+    start_info = plugin_data_pb2.HParamsPluginData.FromString(
+        events.PluginTagToContent("hparams")["_hparams_/session_start_info"]
+    ).session_start_info
+    assert start_info.hparams["optimizer/lr"].number_value == pytest.approx(best.params[LR])
+
+    # The trial's config.yaml is a plain fit config: it re-runs as is, into a new version beside the trial.
+    monkeypatch.chdir(workdir)
+    monkeypatch.setenv("LITFASHION_FASHION_MNIST_DIR", str(tiny_source))
+    main(["fit", "--config", str(Path(best.user_attrs["run_dir"]) / "config.yaml")])
+    assert (Path(best.user_attrs["run_dir"]).parent / "version_1" / "checkpoints" / "best.ckpt").is_file()
+
+
+@pytest.mark.slow
+def test_two_workers_share_a_postgresql_study(workdir: Path, tiny_source: Path, postgres_url: str) -> None:
+    args = ("--workers", "2", "--storage", postgres_url, "--study_name", "tiny_pg")
+    litfashion(*TINY, *args, cwd=workdir, source=tiny_source, timeout=LIMIT)
+    check_full_grid(optuna.load_study(study_name="tiny_pg", storage=postgres_url))
+    sweep_dir = workdir / "sweeps" / "tiny_pg"
+    assert not (sweep_dir / "study.journal").exists()
+    assert (sweep_dir / "results.csv").is_file()
+
+
+@pytest.mark.slow
+def test_a_killed_worker_s_trial_is_failed_and_retried_by_the_next_run(workdir: Path, tiny_source: Path) -> None:
+    proc = start(workdir, tiny_source, "--n_trials", "1")
+    killed = wait_for_running_trial(workdir, proc)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.communicate()
+    assert journal_study(workdir).get_trials()[killed.number].state == TrialState.RUNNING
+
+    litfashion(*TINY, "--n_trials", "1", cwd=workdir, source=tiny_source, timeout=LIMIT)
+    trials = journal_study(workdir).get_trials()
+    assert trials[killed.number].state == TrialState.FAIL
+    (retry,) = [t for t in trials if t.system_attrs.get("failed_trial") == killed.number]
+    assert retry.params == killed.params
+    assert retry.state in (TrialState.COMPLETE, TrialState.PRUNED)
+    assert len(trials) == 2  # n_trials counts the retry, not the killed trial
+    with open(workdir / "sweeps" / "tiny" / "results.csv") as handle:
+        notes = {row["trial"]: row["note"] for row in csv.DictReader(handle)}
+    assert notes[str(killed.number)] == f"retried as trial {retry.number}"
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_every_worker_and_leaves_no_trial_running(workdir: Path, tiny_source: Path) -> None:
+    proc = start(workdir, tiny_source, "--workers", "2")
+    wait_for_running_trial(workdir, proc)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, stderr = proc.communicate(timeout=LIMIT)
+    assert proc.returncode == 130, stderr
+    assert "interrupted; run the same command again to continue the study" in stderr
+    trials = journal_study(workdir).get_trials()
+    assert not [t for t in trials if t.state == TrialState.RUNNING]
+    interrupted = [t for t in trials if t.user_attrs.get("error") == "interrupted (Ctrl-C); queued again"]
+    assert interrupted and all(t.state == TrialState.FAIL for t in interrupted)
+    queued = {t.system_attrs.get("failed_trial") for t in trials if t.state == TrialState.WAITING}
+    assert queued == {t.number for t in interrupted}
+    assert (workdir / "sweeps" / "tiny" / "results.csv").is_file()
