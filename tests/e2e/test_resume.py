@@ -1,4 +1,5 @@
-"""Exact resume: a run SIGKILLed mid-training and resumed with ``--ckpt_path last`` ends as an uninterrupted one."""
+"""Exact resume: a run SIGKILLed mid-training and resumed with ``--ckpt_path last`` ends as an uninterrupted one,
+for the MLP (dropout's random state) and the CNN (BatchNorm's running statistics, SGD's momentum buffers)."""
 
 import signal
 from collections.abc import Iterator
@@ -24,8 +25,32 @@ ARGS = [
     "--trainer.log_every_n_steps", "2",
     "--trainer.enable_progress_bar", "false",
     "--data.init_args.shuffle", "true",
-    "--model.init_args.net.init_args.dropout", "0.2",
 ]  # fmt: skip
+NETWORKS = {
+    "mlp": ["--model.init_args.net.init_args.dropout", "0.2"],
+    "cnn": [
+        "--model.init_args.net",
+        '{"class_path": "litfashion.models.CNN", "init_args": {"channels": [4, 8], "dropout": 0.2}}',
+        "--model.init_args.optimizer.init_args.lr", "0.05",
+        "--model.init_args.optimizer.init_args.momentum", "0.9",
+    ],
+}  # fmt: skip
+
+
+def assert_same(expected: object, found: object, where: str = "") -> None:
+    """Equal to the bit, tensors included (optimizer states hold momentum buffers)."""
+    if isinstance(expected, torch.Tensor):
+        assert isinstance(found, torch.Tensor) and torch.equal(expected, found), where
+    elif isinstance(expected, dict):
+        assert isinstance(found, dict) and expected.keys() == found.keys(), where
+        for key in expected:
+            assert_same(expected[key], found[key], f"{where}/{key}")
+    elif isinstance(expected, (list, tuple)):
+        assert isinstance(found, (list, tuple)) and len(expected) == len(found), where
+        for i, (a, b) in enumerate(zip(expected, found, strict=True)):
+            assert_same(a, b, f"{where}[{i}]")
+    else:
+        assert expected == found, where
 
 
 @pytest.fixture
@@ -38,7 +63,9 @@ def restores_determinism(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("network", NETWORKS)
 def test_sigkilled_run_resumes_bit_for_bit(
+    network: str,
     run_cli: CliRunner,
     workdir: Path,
     restores_determinism: None,
@@ -46,10 +73,11 @@ def test_sigkilled_run_resumes_bit_for_bit(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """The kill is a process's; the straight and the resumed runs need none of their own."""
-    main([*ARGS, "--trainer.logger.init_args.save_dir", "straight"])
+    args = [*ARGS, *NETWORKS[network]]
+    main([*args, "--trainer.logger.init_args.save_dir", "straight"])
 
     killed = run_cli(
-        *ARGS,
+        *args,
         "--trainer.logger.init_args.save_dir", "resumed",
         "--trainer.callbacks+", "tests.helpers.sigkill.SigkillAtStep",
         "--trainer.callbacks.step", str(KILL_AT_STEP),
@@ -60,17 +88,18 @@ def test_sigkilled_run_resumes_bit_for_bit(
     assert torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 8
 
     logged = lightning_messages(monkeypatch, caplog)
-    main([*ARGS, "--trainer.logger.init_args.save_dir", "resumed", "--ckpt_path", "last"])
+    main([*args, "--trainer.logger.init_args.save_dir", "resumed", "--ckpt_path", "last"])
     assert f"Resuming from {Path('resumed/lightning_logs/version_0/checkpoints/last.ckpt')}" in logged.text
     assert sorted(p.name for p in (workdir / "resumed" / "lightning_logs").iterdir()) == ["version_0"]
 
     straight = torch.load(workdir / "straight/lightning_logs/version_0/checkpoints/last.ckpt", weights_only=True)
     again = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
     assert again["global_step"] == straight["global_step"] == 24
-    assert straight["state_dict"].keys() == again["state_dict"].keys()
-    for name, tensor in straight["state_dict"].items():
-        assert torch.equal(tensor, again["state_dict"][name]), name
-    assert straight["optimizer_states"] == again["optimizer_states"]  # plain SGD: no tensors in its state
+    if network == "cnn":
+        assert "net.features.1.running_var" in straight["state_dict"]
+        assert straight["optimizer_states"][0]["state"], "SGD with momentum keeps a buffer per parameter"
+    assert_same(straight["state_dict"], again["state_dict"], "state_dict")
+    assert_same(straight["optimizer_states"], again["optimizer_states"], "optimizer_states")
 
     expected = scalars_by_step(workdir / "straight/lightning_logs/version_0")
     assert {"train/loss", "val/acc", "val/acc_best", "train/loss_epoch"} <= expected.keys()

@@ -4,8 +4,6 @@ import multiprocessing
 import os
 import signal
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from types import FrameType
 
 import torch
@@ -18,21 +16,23 @@ CONFIG_ERROR = 2
 
 
 def run_workers(settings: SweepConfig) -> int:
-    """One worker runs in this process; more are spawned (a fresh interpreter each: CUDA cannot be forked).
+    """One worker runs in this process; more are forked from a forkserver that imported the worker's modules
+    once (a fresh interpreter per worker would import torch and Lightning again; a plain fork of this process could
+    inherit a CUDA context). Each child picks its GPU itself, before CUDA starts.
 
     Ctrl-C reaches every process of the terminal's group; it is also passed on to the workers, for a SIGINT
     sent to this process alone. Returns the exit status: 0, ``INTERRUPTED``, or that of a failed worker.
     """
     if settings.workers == 1:
         return run_worker(settings, 0)
-    context = multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["litfashion.cli", "litfashion.sweep.worker"])
     gpus = torch.cuda.device_count()
     workers = []
     for index in range(settings.workers):
-        environment = {"CUDA_VISIBLE_DEVICES": str(index % gpus)} if gpus else {}
-        with patched_environ(environment):
-            process = context.Process(target=worker_main, args=(settings, index), name=f"sweep-worker-{index}")
-            process.start()
+        gpu = str(index % gpus) if gpus else None
+        process = context.Process(target=worker_main, args=(settings, index, gpu), name=f"sweep-worker-{index}")
+        process.start()
         workers.append(process)
     interrupted = False
 
@@ -59,25 +59,12 @@ def run_workers(settings: SweepConfig) -> int:
     return (CONFIG_ERROR if CONFIG_ERROR in failed else 1) if failed else 0
 
 
-def worker_main(settings: SweepConfig, index: int) -> None:
+def worker_main(settings: SweepConfig, index: int, gpu: str | None = None) -> None:
+    if gpu is not None:
+        os.environ["CUDA_VISIBLE_DEVICES"] = gpu  # read when CUDA starts, which is later, in this process
     try:
         code = run_worker(settings, index)
     except LitFashionError as err:
         print(f"litfashion sweep: error: {err}", file=sys.stderr)
         code = CONFIG_ERROR
     sys.exit(code)
-
-
-@contextmanager
-def patched_environ(values: dict[str, str]) -> Iterator[None]:
-    """Environment variables for a child about to start (it copies them), restored afterwards."""
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
