@@ -9,7 +9,8 @@ from argparse import ArgumentError
 from contextlib import redirect_stderr
 
 from litfashion.cli import LitFashionCLI
-from litfashion.errors import ConfigError, LitFashionError
+from litfashion.error_report import project_error
+from litfashion.errors import ConfigError
 from litfashion.sweep.config import SweepConfig, condense
 from litfashion.sweep.fit_command import build_fit, fit_arguments
 from litfashion.sweep.space import boundary_values, fit_argument
@@ -41,17 +42,7 @@ def build_base(settings: SweepConfig, base: list[str]) -> LitFashionCLI:
         message = stderr.getvalue().strip().split("error:", 1)[-1]
         raise ConfigError(f"{settings.source}: fit_configs/fit_args do not parse: {condense(message)}") from None
     except Exception as err:
-        reported = lit_fashion_error(err)
+        reported = project_error(err)
         if reported is None:
             raise
         raise ConfigError(f"{settings.source}: fit_configs/fit_args: {reported}") from None
-
-
-def lit_fashion_error(err: BaseException) -> LitFashionError | None:
-    """The project error behind ``err`` (jsonargparse wraps errors raised while it builds classes)."""
-    seen: BaseException | None = err
-    while seen is not None:
-        if isinstance(seen, LitFashionError):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    return None
