@@ -1,13 +1,15 @@
 """Every bad input ends the same way: exit 2, ONE ``litfashion: error:`` line naming the culprit, no traceback,
-no run folder, no file changed. One table across configs, flags, CSVs, images and checkpoints, run in-process.
+no run folder, no file changed. One table across configs, flags, CSVs, images, checkpoints and sweep search
+spaces, run in-process.
 
-To add a kind of input (the sweep's search spaces), add rows to a table below (or a new table added to
-``CASES``): ``args`` are the command line (``{T}``, ``{CSV}``: the configs; paths relative to the test's
-folder), ``culprits`` the texts the error line must hold, ``files`` what to write first (name -> bytes or text).
+To add a kind of input, add rows to a table below (or a new table added to ``CASES``): ``args`` are the command
+line (``T(...)``, ``CSV(...)``: the configs; paths relative to the test's folder), ``culprits`` the texts the
+error line must hold, ``files`` what to write first (name -> bytes or text).
 """
 
 import hashlib
 import itertools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -197,8 +199,41 @@ CHECKPOINTS = [
     ),
 ]
 
-# Sweep search spaces (issue: the sweep helper's branch) join here as one more table.
-CASES = CONFIGS_AND_FLAGS + CSVS_AND_IMAGES + CHECKPOINTS
+
+def SWEEP(space: str, extra: str = "") -> dict[str, str]:
+    """A sweep YAML around the tutorial config with the given ``space`` block (``files`` of a row)."""
+    return {"sweep.yaml": f"fit_configs: [{TUTORIAL}]\nn_trials: 2\n{extra}space:\n{space}"}
+
+
+LR = "model.init_args.optimizer.init_args.lr"
+SWEEPS = [
+    BadInput(
+        "sweep: unknown path",
+        ["sweep", "--config", "sweep.yaml"],
+        ["sweep.yaml", "model.init_args.net.init_args.widht"],
+        SWEEP("  model.init_args.net.init_args.widht: {type: int, low: 1, high: 4}\n"),
+    ),
+    BadInput(
+        "sweep: low above high",
+        ["sweep", "--config", "sweep.yaml"],
+        ["sweep.yaml", LR, "greater than high"],
+        SWEEP(f"  {LR}: {{type: float, low: 0.1, high: 0.01}}\n"),
+    ),
+    BadInput(
+        "sweep: float for an int",
+        ["sweep", "--config", "sweep.yaml"],
+        ["sweep.yaml", "data.init_args.batch_size"],
+        SWEEP("  data.init_args.batch_size: {type: float, low: 16, high: 64}\n"),
+    ),
+    BadInput(
+        "sweep: unknown key",
+        ["sweep", "--config", "sweep.yaml"],
+        ["sweep.yaml", "n_trails"],
+        SWEEP(f"  {LR}: {{type: float, low: 0.01, high: 0.1}}\n", extra="n_trails: 3\n"),
+    ),
+]
+
+CASES = CONFIGS_AND_FLAGS + CSVS_AND_IMAGES + CHECKPOINTS + SWEEPS
 
 
 def snapshot(folder: Path) -> dict[str, tuple[int, str] | None]:
@@ -238,7 +273,7 @@ def test_bad_input_is_one_error_line(
     lines = err.splitlines()
     errors = [i for i, line in enumerate(lines) if "error:" in line]
     assert len(errors) == 1 and "error:" not in out, err
-    assert lines[errors[0]].startswith("litfashion: error: ")
+    assert re.match(r"litfashion( sweep)?: error: ", lines[errors[0]]), lines[errors[0]]
     # The error line, and the indented lines that list the rest of its problems (every bad CSV row or image).
     report = [lines[errors[0]], *itertools.takewhile(lambda line: line.startswith("  "), lines[errors[0] + 1 :])]
     for culprit in case.culprits:
