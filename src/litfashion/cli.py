@@ -210,7 +210,7 @@ EXTRA_COMMANDS: dict[str, str] = {
 def make_cli(args: Sequence[str] | None = None, run: bool = True) -> LitFashionCLI:
     """The ``litfashion`` CLI; ``run=False`` (no subcommand in ``args``) only builds the model, data and Trainer."""
     argv = list(sys.argv[1:] if args is None else args)
-    quiet_third_party()
+    quiet_third_party(argv[0] if argv else None)
     return LitFashionCLI(
         LightningModule,
         LightningDataModule,

@@ -11,6 +11,12 @@ IGNORED_WARNINGS = [
     (r"`isinstance\(treespec, LeafSpec\)` is deprecated", FutureWarning, r"lightning\.pytorch\.utilities\._pytree"),
 ]
 
+# validate/test/predict log to a new version folder, so every checkpoint's ModelCheckpoint state names another
+# dirpath; Lightning then warns that it restores only best_model_path, which only matters to a resumed fit.
+EVALUATING_WARNINGS = [
+    (r"The dirpath has changed from ", UserWarning, r"lightning\.pytorch\.callbacks\.model_checkpoint"),
+]
+
 # Lightning's advertisement for its cloud logger and model registry, printed at every Trainer start.
 LIGHTNING_TIP = "💡 Tip:"
 
@@ -20,9 +26,10 @@ class _DropTips(logging.Filter):
         return not str(record.msg).startswith(LIGHTNING_TIP)
 
 
-def quiet_third_party() -> None:
+def quiet_third_party(subcommand: str | None = None) -> None:
     """Install the filters; idempotent, so the CLI may call it for every run in one process."""
-    for message, category, module in IGNORED_WARNINGS:
+    evaluating = subcommand in ("validate", "test", "predict")
+    for message, category, module in IGNORED_WARNINGS + (EVALUATING_WARNINGS if evaluating else []):
         warnings.filterwarnings("ignore", message=message, category=category, module=module)
     rank_zero_log = logging.getLogger("lightning.pytorch.utilities.rank_zero")
     if not any(isinstance(f, _DropTips) for f in rank_zero_log.filters):
