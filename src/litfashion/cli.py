@@ -132,7 +132,8 @@ class LitFashionCLI(LightningCLI):
     def _parse_ckpt_path(self) -> None:
         """The checkpoint's model hyperparameters over the config, as LightningCLI does, but from the checkpoint
         already loaded (safely) above, upgraded from before the network was injected (``legacy_hparams``), and
-        without ``init_weights``: the checkpoint holds the weights."""
+        without ``init_weights`` (the checkpoint holds the weights) or ``test_time_flip`` (how to evaluate is the
+        config's choice, not the trained model's)."""
         # Overrides LightningCLI's private method: its own re-reads the file and cannot upgrade old hyperparameters.
         if self._ckpt is None:
             return
@@ -142,6 +143,7 @@ class LitFashionCLI(LightningCLI):
             return
         if "init_weights" in hparams:
             hparams["init_weights"] = None
+        hparams.pop("test_time_flip", None)
         if "_class_path" in hparams:
             hparams = {"class_path": hparams.pop("_class_path"), "dict_kwargs": hparams}
         self.config = self.parser.parse_object({self.config.subcommand: {"model": hparams}}, self.config)

@@ -1,10 +1,15 @@
 """``test_time_flip``: evaluation averages the softmax of each image and its mirror; training is unchanged."""
 
 from functools import partial
+from pathlib import Path
 
 import torch
 
+from litfashion.cli import main, make_cli
 from litfashion.models import MLP, ImageClassifier
+from tests.helpers.paths import CONFIGS
+
+QUICK = ["--trainer.max_epochs", "1", "--trainer.limit_train_batches", "2", "--trainer.enable_progress_bar", "false"]
 
 
 def model(flip: bool) -> ImageClassifier:
@@ -32,3 +37,14 @@ def test_training_sees_only_the_image() -> None:
     torch.manual_seed(1)
     loss_plain, _, _ = plain._step((images, targets))
     assert torch.equal(loss_flipped, loss_plain)
+
+
+def test_a_checkpoint_trained_without_it_is_tested_with_it(workdir: Path) -> None:
+    """The checkpoint's hyperparameters override the config, except how to evaluate: that stays the user's."""
+    tutorial = str(CONFIGS / "fashion_mnist.yaml")
+    main(["fit", "--config", tutorial, *QUICK, "--trainer.limit_val_batches", "1"])
+    last = "lightning_logs/version_0/checkpoints/last.ckpt"
+    assert torch.load(last, weights_only=True)["hyper_parameters"]["test_time_flip"] is False
+    flag = ["--model.init_args.test_time_flip", "true", "--trainer.limit_test_batches", "1"]
+    cli = make_cli(["test", "--config", tutorial, *QUICK, "--ckpt_path", last, *flag])
+    assert cli.model.hparams.test_time_flip is True
