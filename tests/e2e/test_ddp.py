@@ -12,7 +12,7 @@ import pytest
 import torch
 from torchvision.datasets import FashionMNIST
 
-from litfashion.cli import main
+from litfashion.cli import main, make_cli
 from litfashion.models import ImageClassifier
 from tests.helpers.in_process import in_folder
 from tests.helpers.paths import CONFIGS
@@ -188,3 +188,28 @@ def test_nan_loss_on_one_rank_stops_every_rank(tmp_path: Path, tiny_source: Path
     assert output.count("litfashion: error:") == output.count(expected) >= 1
     assert "Traceback" not in output
     assert torch.load(tmp_path / last, weights_only=True)["global_step"] == 2
+
+
+CNN = '{"class_path": "litfashion.models.CNN", "init_args": {"channels": [4, 8]}}'
+
+
+def test_cnn_trains_under_ddp(tmp_path: Path, tiny_source: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CNN too: its logged accuracy is what one process measures from the checkpoint (BatchNorm buffers
+    broadcast from rank zero, metrics synced over both shards)."""
+    cnn = ["--data.init_args.eval_batch_size", "32", "--model.init_args.net", CNN]
+    returncode, output = run_ddp(*DDP_FIT, *cnn, "--trainer.max_epochs", "1", cwd=tmp_path, source=tiny_source)
+    assert returncode == 0, output[-4000:]
+    run = tmp_path / "lightning_logs" / "version_0"
+    last = run / "checkpoints" / "last.ckpt"
+    ckpt = torch.load(last, weights_only=True)
+    assert ckpt["global_step"] == N_TRAIN // (2 * 64)  # one epoch of 256 samples a rank, batch 64
+    assert ckpt["state_dict"]["net.features.1.num_batches_tracked"] == 4
+    assert len(list(run.glob("events.out.tfevents*"))) == 1
+    logged = scalars(run)["val/acc"][-1]
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LITFASHION_FASHION_MNIST_DIR", str(tiny_source))
+    validate = ["validate", "--config", str(CONFIGS / "fashion_mnist.yaml"), "--trainer.enable_progress_bar", "false"]
+    args = [*validate, *cnn, "--config", str(CONFIGS / "trainer" / "cpu.yaml"), "--ckpt_path", str(last)]
+    single = make_cli(args).trainer.callback_metrics["val/acc"]
+    assert single.item() == pytest.approx(logged, abs=1e-6)
