@@ -30,9 +30,11 @@ def idx(path, images):
 
 
 class MLP(nn.Module):
-    def __init__(self, hidden, dropout, bn=False):
+    def __init__(self, hidden, dropout, bn=False, in_dropout=0.0):
         super().__init__()
         layers, n = [nn.Flatten()], 784
+        if in_dropout:
+            layers.append(nn.Dropout(in_dropout))
         for h in hidden:
             layers.append(nn.Linear(n, h, bias=not bn))
             if bn:
@@ -91,6 +93,7 @@ def main():
     p.add_argument("--hidden", default="512,512")
     p.add_argument("--bn", action="store_true")
     p.add_argument("--dropout", type=float, default=0.0)
+    p.add_argument("--in_dropout", type=float, default=0.0)
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--bs", type=int, default=256)
     p.add_argument("--opt", default="sgd")
@@ -124,7 +127,7 @@ def main():
     if a.model == "cnn":
         model = CNN(tuple(int(c) for c in a.channels.split(",")), a.blocks, a.dropout)
     else:
-        model = MLP([int(h) for h in a.hidden.split(",")], a.dropout, a.bn)
+        model = MLP([int(h) for h in a.hidden.split(",")], a.dropout, a.bn, a.in_dropout)
     if a.cl:
         model = model.to(memory_format=torch.channels_last)
     ema = AveragedModel(model, avg_fn=get_ema_avg_fn(a.ema), use_buffers=True) if a.ema else None

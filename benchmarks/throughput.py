@@ -327,7 +327,9 @@ def summarize(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     # The best epoch is the one least disturbed by other work on a shared host (why timeit reports the minimum).
     for statistic in ("median", "best"):
         summary[f"ratios_{statistic}"] = {
-            f"{a}/{b}": summary[a][f"{statistic}_epoch_s"] / summary[b][f"{statistic}_epoch_s"] for a, b in RATIOS
+            f"{a}/{b}": summary[a][f"{statistic}_epoch_s"] / summary[b][f"{statistic}_epoch_s"]
+            for a, b in RATIOS
+            if a in runs and b in runs
         }
     return summary
 
@@ -338,7 +340,7 @@ def markdown(summary: dict[str, Any]) -> str:
         "| peak RSS (MiB) | process wall (s) |",
         "|---|---:|---:|---:|---|---:|---:|",
     ]
-    for variant in VARIANTS:
+    for variant in (v for v in VARIANTS if v in summary):
         s = summary[variant]
         accuracy = ", ".join(f"{100 * a:.1f}%" for a in s["test_acc_per_epoch"])
         rows.append(
@@ -348,8 +350,9 @@ def markdown(summary: dict[str, Any]) -> str:
     rows += ["", "| ratio | of medians | of best epochs |", "|---|---:|---:|"]
     for name, median in summary["ratios_median"].items():
         rows.append(f"| {name} | {median:.3f} | {summary['ratios_best'][name]:.3f} |")
-    startup = summary["litfashion"].get("startup_s", float("nan"))
-    rows += ["", f"litfashion start-up, process start to the first training epoch (median): {startup:.2f} s"]
+    for variant in (v for v in ("litfashion", "litfashion-lean") if "startup_s" in summary.get(v, {})):
+        startup = summary[variant]["startup_s"]
+        rows += ["", f"{variant} start-up, process start to the first training epoch (median): {startup:.2f} s"]
     return "\n".join(rows)
 
 
@@ -382,6 +385,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--limit", type=int, default=None, help="train on the first N batches only (smoke tests)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS), help="a subset to run")
     parser.add_argument("--data-dir", type=Path, default=REPO / "data")
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
     parser.add_argument("--markdown", type=Path, default=None, help="write the Markdown report here")
@@ -402,10 +406,11 @@ def main(argv: list[str] | None = None) -> None:
 
     FashionMNISTDataModule(data_dir=str(data_dir), download=False).prepare_data()
     info = machine()
-    runs: dict[str, list[dict[str, Any]]] = {v: [] for v in VARIANTS}
+    variants = [v for v in VARIANTS if v in args.variants]
+    runs: dict[str, list[dict[str, Any]]] = {v: [] for v in variants}
     for round_ in range(args.repeats):
-        shift = round_ % len(VARIANTS)
-        order = VARIANTS[shift:] + VARIANTS[:shift]  # rotate, so no variant always runs first
+        shift = round_ % len(variants)
+        order = variants[shift:] + variants[:shift]  # rotate, so no variant always runs first
         for variant in order:
             print(f"[round {round_ + 1}/{args.repeats}] {variant} ...", file=sys.stderr, flush=True)
             runs[variant].append(run_variant(variant, args, data_dir))

@@ -18,6 +18,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from tensorboard.plugins.hparams import plugin_data_pb2
 
 from litfashion.cli import main
+from tests.helpers.in_process import in_folder
 from tests.helpers.paths import CONFIGS
 from tests.helpers.postgres import MISSING, postgres_server, server_bin
 from tests.helpers.process import litfashion
@@ -143,14 +144,17 @@ def test_two_workers_share_a_postgresql_study(workdir: Path, tiny_source: Path, 
 
 
 @pytest.mark.slow
-def test_a_killed_worker_s_trial_is_failed_and_retried_by_the_next_run(workdir: Path, tiny_source: Path) -> None:
+def test_a_killed_worker_s_trial_is_failed_and_retried_by_the_next_run(
+    workdir: Path, tiny_source: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     proc = start(workdir, tiny_source, "--n_trials", "1")
     killed = wait_for_running_trial(workdir, proc)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.communicate()
     assert journal_study(workdir).get_trials()[killed.number].state == TrialState.RUNNING
 
-    litfashion(*TINY, "--n_trials", "1", cwd=workdir, source=tiny_source, timeout=LIMIT)
+    in_folder(monkeypatch, workdir, tiny_source)
+    main([*TINY, "--n_trials", "1"])  # the next run: this process, not the killed one
     trials = journal_study(workdir).get_trials()
     assert trials[killed.number].state == TrialState.FAIL
     (retry,) = [t for t in trials if t.system_attrs.get("failed_trial") == killed.number]

@@ -29,7 +29,7 @@ def test_print_config_shows_the_shared_defaults(capsys: pytest.CaptureFixture[st
         "  num_sanity_val_steps: 0\n",
         "  log_every_n_steps: 50\n",
         "  accelerator: auto\n",
-        "progress_bar:\n  refresh_rate: 50\n",
+        "progress_bar:\n  refresh_rate: 4\n",
         "checkpoint:\n",
         "  monitor: val/acc\n",
         "last_checkpoint:\n",
@@ -40,7 +40,7 @@ def test_print_config_shows_the_shared_defaults(capsys: pytest.CaptureFixture[st
 
 def test_the_bar_is_on_by_default_and_hidden_by_enable_progress_bar_false(in_tmp: Path) -> None:
     bars = [cb for cb in make_cli(["--config", TUTORIAL], run=False).trainer.callbacks if isinstance(cb, ProgressBar)]
-    assert len(bars) == 1 and isinstance(bars[0], MetricsProgressBar) and bars[0].refresh_rate == 50
+    assert len(bars) == 1 and isinstance(bars[0], MetricsProgressBar) and bars[0].refresh_rate == 4
 
     hidden = make_cli(["--config", TUTORIAL, "--trainer.enable_progress_bar", "false"], run=False)
     assert not any(isinstance(cb, ProgressBar) for cb in hidden.trainer.callbacks)

@@ -1,4 +1,4 @@
-"""The tutorial's ``NeuralNetwork``, generalised: any input shape, hidden widths, activation and dropout."""
+"""The tutorial's ``NeuralNetwork``, generalised: any input shape, hidden widths, activation, dropout, BatchNorm."""
 
 import math
 from collections.abc import Sequence
@@ -9,9 +9,12 @@ from litfashion.errors import ConfigError
 
 
 class MLP(nn.Module):
-    """Flatten, then ``Linear -> activation [-> Dropout]`` per hidden width, then a ``Linear`` to the classes.
+    """Flatten [-> Dropout], then ``Linear [-> BatchNorm1d] -> activation [-> Dropout]`` per hidden width, then a
+    ``Linear`` to the classes.
 
-    With the defaults it is exactly the tutorial's 784-512-512-10 ReLU network (same layers, same init, same
+    ``input_dropout`` drops pixels (the regulariser of the original dropout paper's MLPs); ``batch_norm`` puts a
+    ``BatchNorm1d`` after each hidden ``Linear``, which then has no bias (the norm's shift replaces it). With the
+    defaults it is exactly the tutorial's 784-512-512-10 ReLU network (same layers, same init, same
     ``state_dict`` names). ``input_shape`` and ``num_classes`` come first because ``ImageClassifier`` passes them
     (linked from the data), so a config names only the rest. Plain PyTorch: an exported ``state_dict`` loads
     into it without Lightning.
@@ -24,24 +27,30 @@ class MLP(nn.Module):
         hidden_sizes: Sequence[int] = (512, 512),
         activation: str = "ReLU",
         dropout: float = 0.0,
+        input_dropout: float = 0.0,
+        batch_norm: bool = False,
     ) -> None:
         super().__init__()
         if not hasattr(nn, activation) or not isinstance(getattr(nn, activation), type):
             raise ConfigError(
                 f"model.net (MLP): activation must name a torch.nn module such as 'ReLU' or 'GELU', got {activation!r}"
             )
-        if not 0.0 <= dropout < 1.0:
-            raise ConfigError(f"model.net (MLP): dropout must be in [0, 1), got {dropout}")
+        for name, p in (("dropout", dropout), ("input_dropout", input_dropout)):
+            if not 0.0 <= p < 1.0:
+                raise ConfigError(f"model.net (MLP): {name} must be in [0, 1), got {p}")
         in_features = math.prod(input_shape)
         if any(h < 1 for h in hidden_sizes) or in_features < 1 or num_classes < 1:
             raise ConfigError(
                 f"model.net (MLP): sizes must be >= 1, got input_shape={list(input_shape)}, "
                 f"hidden_sizes={list(hidden_sizes)}, num_classes={num_classes}"
             )
-        layers: list[nn.Module] = []
+        layers: list[nn.Module] = [nn.Dropout(input_dropout)] if input_dropout > 0 else []
         width = in_features
         for hidden in hidden_sizes:
-            layers += [nn.Linear(width, hidden), getattr(nn, activation)()]
+            layers.append(nn.Linear(width, hidden, bias=not batch_norm))
+            if batch_norm:
+                layers.append(nn.BatchNorm1d(hidden))
+            layers.append(getattr(nn, activation)())
             if dropout > 0:
                 layers.append(nn.Dropout(dropout))
             width = hidden

@@ -45,11 +45,27 @@ def test_mlp_options() -> None:
     assert net(torch.rand(2, 3, 4)).shape == (2, 3)
 
 
+def test_mlp_with_batch_norm_and_input_dropout() -> None:
+    net = MLP(input_shape=(3, 4), hidden_sizes=(8, 4), num_classes=3, batch_norm=True, input_dropout=0.2)
+    kinds = [type(m).__name__ for m in net.linear_relu_stack]
+    assert kinds == ["Dropout", "Linear", "BatchNorm1d", "ReLU", "Linear", "BatchNorm1d", "ReLU", "Linear"]
+    hidden = [m for m in net.linear_relu_stack if isinstance(m, torch.nn.Linear)][:-1]
+    assert all(m.bias is None for m in hidden)  # BatchNorm's shift is the bias
+    assert net.linear_relu_stack[-1].bias is not None
+    net.train()
+    net(torch.rand(16, 3, 4))
+    assert net.linear_relu_stack[2].num_batches_tracked == 1  # statistics learned in training
+    x = torch.rand(2, 3, 4)
+    net.eval()
+    assert torch.equal(net(x), net(x))  # no dropout, running statistics: deterministic in eval
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
         ({"activation": "Nope"}, "activation"),
         ({"dropout": 1.0}, "dropout"),
+        ({"input_dropout": -0.1}, "input_dropout"),
         ({"hidden_sizes": [0]}, "sizes"),
     ],
 )
