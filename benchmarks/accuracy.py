@@ -51,13 +51,13 @@ def run_seed(config: Path, seed: int, workdir: Path, fit_args: list[str]) -> tup
     return float(rows[-1]["test/acc"]), seconds
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--configs", nargs="+", type=Path, default=DEFAULT_CONFIGS)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--workdir", type=Path, default=Path("accuracy_runs"), help="runs, data and logs go here")
     parser.add_argument("fit_args", nargs="*", help="extra arguments for every fit, after --")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     workdir = args.workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     lines = [

@@ -70,7 +70,7 @@ def samples_per_s(
     return batches * batch_size / (time.perf_counter() - start)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", type=int, default=40, help="timed batches per run")
     parser.add_argument("--batch-size", type=int, default=256)
@@ -80,7 +80,7 @@ def main() -> None:
         "--source", default=os.environ.get("LITFASHION_FASHION_MNIST_DIR", "/usr/share/datasets/fashion-mnist")
     )
     parser.add_argument("--out", help="write the results as JSON here")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     images, labels = load_images(Path(args.source))
     runs: dict[str, list[float]] = {v: [] for v in args.variants}

@@ -1,51 +1,35 @@
-"""The benchmarks keep working: throughput on tiny data and the start-up probes (no timing assertions).
+"""The benchmarks that time processes keep working: throughput's variants on tiny data and a start-up probe (no
+timing assertions). The scripts run in-process; the processes they time are real.
 
-Throughput runs the three variants that tests/e2e/test_whole_job_benchmark.py does not (each is a fresh process);
-between the two tests every variant's worker runs once.
+Throughput runs two variants here; tests/e2e/test_whole_job_benchmark.py runs two others through the same
+workers, and tests/unit/test_benchmark_scripts.py checks every worker's training in-process.
 """
 
 import json
-import os
-import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.helpers.benchmarks import load_benchmark
 from tests.helpers.paths import REPO
 
-pytestmark = pytest.mark.slow  # each benchmark starts fresh interpreters
+pytestmark = pytest.mark.slow  # each variant is a fresh interpreter
 
-VARIANTS = ("floor", "lightning", "litfashion-lean")
-
-
-def run_benchmark(script: str, *args: str, cwd: Path, timeout: int, **env: str) -> subprocess.CompletedProcess:
-    """``python benchmarks/SCRIPT ARGS`` in ``cwd`` with the source tree importable; it must exit cleanly."""
-    env = {**os.environ, **env}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "src"), env.get("PYTHONPATH")]))
-    proc = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / script), *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    return proc
+VARIANTS = ("floor", "litfashion-lean")
 
 
-def test_throughput_benchmark_runs_its_variants_and_writes_json(tmp_path: Path, tiny_source: Path) -> None:
+def test_throughput_benchmark_runs_its_variants_and_writes_json(
+    tmp_path: Path, tiny_source: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    throughput = load_benchmark("throughput", monkeypatch)
+    monkeypatch.setenv("LITFASHION_FASHION_MNIST_DIR", str(tiny_source))
+    monkeypatch.setenv("PYTHONPATH", str(REPO / "src"))
     out = tmp_path / "results.json"
     args = ["--repeats", "1", "--epochs", "1", "--limit", "4", "--data-dir", str(tmp_path / "data"), "--out", str(out)]
-    args += ["--variants", *VARIANTS]
-    proc = run_benchmark(
-        "throughput.py", *args, cwd=tmp_path, timeout=300,
-        LITFASHION_FASHION_MNIST_DIR=str(tiny_source), OMP_NUM_THREADS="1",
-    )  # fmt: skip
-    assert "| litfashion-lean |" in proc.stdout and "| litfashion-lean/floor |" in proc.stdout
-    assert "| tutorial |" not in proc.stdout and "litfashion/floor" not in proc.stdout
+    throughput.main([*args, "--variants", *VARIANTS])
+    printed = capsys.readouterr().out
+    assert "| litfashion-lean |" in printed and "| litfashion-lean/floor |" in printed
+    assert "| tutorial |" not in printed and "litfashion/floor" not in printed
 
     report = json.loads(out.read_text())
     summary = report["summary"]
@@ -62,7 +46,7 @@ def test_throughput_benchmark_runs_its_variants_and_writes_json(tmp_path: Path, 
     assert summary["litfashion-lean"]["startup_s"] > 0
     for statistic in ("median", "best"):
         ratios = summary[f"ratios_{statistic}"]
-        assert set(ratios) == {"lightning/floor", "litfashion-lean/floor"}
+        assert set(ratios) == {"litfashion-lean/floor"}
         lean = summary["litfashion-lean"][f"{statistic}_epoch_s"]
         assert ratios["litfashion-lean/floor"] == lean / summary["floor"][f"{statistic}_epoch_s"]
     assert report["machine"]["cpu_model"]
@@ -70,9 +54,6 @@ def test_throughput_benchmark_runs_its_variants_and_writes_json(tmp_path: Path, 
     assert (tmp_path / "data" / "FashionMNIST" / "raw" / "train-images-idx3-ubyte").is_file()
 
 
-def test_startup_benchmark_times_import_and_both_parser_builds(tmp_path: Path) -> None:
-    proc = run_benchmark("startup.py", "--repeats", "1", cwd=tmp_path, timeout=120)
-    seconds = {name: float(value) for name, value in re.findall(r"^\| (.+?) \| ([0-9.]+) \|$", proc.stdout, re.M)}
-    parts = ["import litfashion.cli", "parse, 4 parsers (LightningCLI's default)", "parse, 1 parser (litfashion)"]
-    assert list(seconds) == parts, proc.stdout
-    assert all(value > 0 for value in seconds.values())
+def test_a_startup_probe_imports_and_parses_in_a_fresh_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    seconds = load_benchmark("startup", monkeypatch).probe("fit")
+    assert set(seconds) == {"import_s", "parse_s"} and all(value > 0 for value in seconds.values())

@@ -1,5 +1,10 @@
-"""``litfashion sweep`` as users run it: two workers on a journal file and on a real PostgreSQL server, a worker
-killed and the command run again, and Ctrl-C; configs/sweeps/tiny.yaml on the tiny synthetic FashionMNIST."""
+"""``litfashion sweep`` as users run it: two worker processes on a journal file and on a real PostgreSQL server, a
+worker killed and the command run again, and Ctrl-C; configs/sweeps/tiny.yaml on the tiny synthetic FashionMNIST.
+
+Where the signal is not what is tested, the command runs in this process (``main``) and its workers are processes
+forked from one forkserver, which the tests share: each pays no interpreter start-up of its own. The forkserver
+keeps the environment it started with, the same tiny dataset for every test here.
+"""
 
 import csv
 import os
@@ -21,7 +26,6 @@ from litfashion.cli import main
 from tests.helpers.in_process import in_folder
 from tests.helpers.paths import CONFIGS
 from tests.helpers.postgres import MISSING, postgres_server, server_bin
-from tests.helpers.process import litfashion
 
 LR = "model.init_args.optimizer.init_args.lr"
 CHOICES = [1e-9, 0.5, 0.3, 0.2]
@@ -105,8 +109,12 @@ def check_full_grid(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
 
 
 @pytest.mark.slow
-def test_two_workers_share_a_journal_study(workdir: Path, tiny_source: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    run = litfashion(*TINY, "--workers", "2", cwd=workdir, source=tiny_source, timeout=LIMIT)
+def test_two_workers_share_a_journal_study(
+    workdir: Path, tiny_source: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    in_folder(monkeypatch, workdir, tiny_source)
+    main([*TINY, "--workers", "2"])
+    printed = capsys.readouterr().out
     trials = check_full_grid(journal_study(workdir))
     sweep_dir = workdir / "sweeps" / "tiny"
     with open(sweep_dir / "results.csv") as handle:
@@ -114,7 +122,7 @@ def test_two_workers_share_a_journal_study(workdir: Path, tiny_source: Path, mon
     best = max((t for t in trials if t.state == TrialState.COMPLETE), key=lambda t: t.value)
     assert int(rows[0]["trial"]) == best.number and rows[0]["rank"] == "1"
     assert {row["state"] for row in rows} <= {"COMPLETE", "PRUNED"} and len(rows) == 4
-    assert "val/acc" in run.stdout and "PRUNED" in run.stdout
+    assert "val/acc" in printed and "PRUNED" in printed
     assert (sweep_dir / "optimization_history.png").stat().st_size > 0
     assert (sweep_dir / "param_importances.png").stat().st_size > 0
 
@@ -127,16 +135,16 @@ def test_two_workers_share_a_journal_study(workdir: Path, tiny_source: Path, mon
     assert start_info.hparams["optimizer/lr"].number_value == pytest.approx(best.params[LR])
 
     # The trial's config.yaml is a plain fit config: it re-runs as is, into a new version beside the trial.
-    monkeypatch.chdir(workdir)
-    monkeypatch.setenv("LITFASHION_FASHION_MNIST_DIR", str(tiny_source))
     main(["fit", "--config", str(Path(best.user_attrs["run_dir"]) / "config.yaml")])
     assert (Path(best.user_attrs["run_dir"]).parent / "version_1" / "checkpoints" / "best.ckpt").is_file()
 
 
 @pytest.mark.slow
-def test_two_workers_share_a_postgresql_study(workdir: Path, tiny_source: Path, postgres_url: str) -> None:
-    args = ("--workers", "2", "--storage", postgres_url, "--study_name", "tiny_pg")
-    litfashion(*TINY, *args, cwd=workdir, source=tiny_source, timeout=LIMIT)
+def test_two_workers_share_a_postgresql_study(
+    workdir: Path, tiny_source: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    in_folder(monkeypatch, workdir, tiny_source)
+    main([*TINY, "--workers", "2", "--storage", postgres_url, "--study_name", "tiny_pg"])
     check_full_grid(optuna.load_study(study_name="tiny_pg", storage=postgres_url))
     sweep_dir = workdir / "sweeps" / "tiny_pg"
     assert not (sweep_dir / "study.journal").exists()

@@ -1,34 +1,32 @@
-"""benchmarks/whole_job.py keeps working: three variants on tiny data, one epoch (no timing assertions); the other
-variants run in tests/e2e/test_benchmark.py (throughput.py, whose workers whole_job.py starts)."""
+"""benchmarks/whole_job.py keeps working: the tutorial's program and litfashion, each a process timed start to exit,
+on tiny data, one epoch (no timing assertions). The script runs in-process; throughput.py's test runs two other
+variants, and tests/unit/test_benchmark_scripts.py checks the summary's arithmetic for all of them."""
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.helpers.benchmarks import load_benchmark
 from tests.helpers.paths import REPO
 
 
 @pytest.mark.slow
-def test_whole_job_benchmark_times_processes_and_compares_accuracy(tmp_path: Path, tiny_source: Path) -> None:
+def test_whole_job_benchmark_times_processes_and_compares_accuracy(
+    tmp_path: Path, tiny_source: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    whole_job = load_benchmark("whole_job", monkeypatch)
+    monkeypatch.setenv("LITFASHION_FASHION_MNIST_DIR", str(tiny_source))
+    monkeypatch.setenv("PYTHONPATH", str(REPO / "src"))
     out = tmp_path / "whole_job.json"
-    env = {**os.environ, "LITFASHION_FASHION_MNIST_DIR": str(tiny_source), "OMP_NUM_THREADS": "1"}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "src"), env.get("PYTHONPATH")]))
     args = ["--repeats", "1", "--epochs", "1", "--limit", "2", "--data-dir", str(tmp_path / "data"), "--out", str(out)]
-    args += ["--variants", "import-lightning", "tutorial", "litfashion"]
-    proc = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "whole_job.py"), *args],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    assert "| litfashion |" in proc.stdout and "| litfashion/tutorial wall |" in proc.stdout
+    whole_job.main([*args, "--variants", "tutorial", "litfashion"])
+    printed = capsys.readouterr().out
+    assert "| litfashion |" in printed and "| litfashion/tutorial wall |" in printed
 
     report = json.loads(out.read_text())
     summary, runs = report["summary"], report["runs"]
-    assert set(runs) == {"import-lightning", "tutorial", "litfashion"}
+    assert set(runs) == {"tutorial", "litfashion"}
     for variant in ("tutorial", "litfashion"):
         run = runs[variant][0]
         # Start-up, then one epoch, inside the process's wall time.
@@ -39,4 +37,3 @@ def test_whole_job_benchmark_times_processes_and_compares_accuracy(tmp_path: Pat
     assert summary["ratios_median"]["litfashion/tutorial wall"] == (
         summary["litfashion"]["median_wall_s"] / summary["tutorial"]["median_wall_s"]
     )
-    assert "litfashion" in summary["startup_beyond_import_lightning_s"]

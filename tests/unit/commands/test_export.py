@@ -30,7 +30,8 @@ def test_export_predicts_as_the_checkpoint(workdir: Path, capsys: pytest.Capture
 
     meta = json.loads((out / "model.json").read_text())
     assert meta["init_args"] == {
-        "input_shape": [1, 28, 28], "hidden_sizes": [32, 16], "num_classes": 10, "activation": "ReLU", "dropout": 0.0
+        "input_shape": [1, 28, 28], "hidden_sizes": [32, 16], "num_classes": 10, "activation": "ReLU", "dropout": 0.0,
+        "input_dropout": 0.0, "batch_norm": False,
     }  # fmt: skip
     assert meta["class_names"][0] == "T-shirt/top"
 

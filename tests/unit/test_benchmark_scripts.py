@@ -1,0 +1,126 @@
+"""The benchmark scripts' own logic, in-process: the workers they time, the arithmetic of their summaries, and the
+accuracy script on the best config (no timing asserted anywhere). The processes they start are tested in
+tests/e2e/test_benchmark.py and test_whole_job_benchmark.py."""
+
+import contextlib
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import torch
+
+from litfashion.cli import main
+from litfashion.data import FashionMNISTDataModule
+from tests.helpers.benchmarks import load_benchmark
+from tests.helpers.in_process import in_folder
+from tests.helpers.paths import CONFIGS
+
+
+def test_the_tutorial_floor_and_bare_lightning_workers_learn_the_same_model(
+    tmp_path: Path, tiny_source: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    throughput = load_benchmark("throughput", monkeypatch)
+    data_dir = tmp_path / "data"
+    FashionMNISTDataModule(data_dir=str(data_dir), source_dir=str(tiny_source)).prepare_data()
+    results = {variant: throughput.run_raw(variant, data_dir, 2, 4, 0) for variant in ("tutorial", "floor")}
+    results["lightning"] = throughput.run_lightning(data_dir, 2, 4, 0)
+    for result in results.values():
+        assert result["train_samples"] == 4 * 64 and len(result["epoch_s"]) == 2
+        assert result["first_step_at"] <= result["eval_end_at"][0] <= result["eval_end_at"][1]
+    # Same seed, same init, same unshuffled batches, after each epoch.
+    assert len({tuple(result["test_acc"]) for result in results.values()}) == 1, results
+
+
+def fake_run(wall: float, startup: float, epochs: list[float], accuracy: list[float]) -> dict:
+    return {
+        "wall_s": wall,
+        "cpu_s": wall,
+        "peak_rss_mib": 100.0,
+        "startup_s": startup,
+        "first_epoch_s": epochs[0],
+        "full_epoch_s": epochs[1:],
+        "test_acc": accuracy,
+    }
+
+
+def test_whole_job_summary_takes_medians_bests_ratios_and_compares_accuracy(monkeypatch: pytest.MonkeyPatch) -> None:
+    whole_job = load_benchmark("whole_job", monkeypatch)
+    same, other = [0.5, 0.6], [0.5, 0.61]
+    imports = [{"wall_s": wall, "cpu_s": wall, "peak_rss_mib": 90.0} for wall in (4.0, 5.0)]
+    runs = {
+        "import-lightning": imports,
+        "tutorial": [fake_run(30.0, 2.0, [3.0, 3.0, 3.2], same), fake_run(34.0, 2.2, [3.1, 2.9, 3.0], same)],
+        "floor": [fake_run(20.0, 2.0, [2.0, 1.8, 2.2], same), fake_run(18.0, 2.0, [2.0, 1.6, 2.0], same)],
+        "litfashion": [fake_run(27.0, 4.0, [2.5, 2.4, 2.6], same), fake_run(25.0, 4.4, [2.5, 2.2, 2.4], same)],
+        "litfashion-lean": [fake_run(26.0, 4.0, [2.5, 2.0, 2.0], other), fake_run(24.0, 4.2, [2.0, 2.0, 2.0], other)],
+    }
+    summary = whole_job.summarize(runs)
+    assert summary["litfashion"]["median_wall_s"] == 26.0 and summary["litfashion"]["best_wall_s"] == 25.0
+    # The full epochs are epochs 2..N of every round; the first one holds the start-up's leftovers.
+    assert summary["litfashion"]["median_epoch_s"] == 2.4 and summary["floor"]["best_epoch_s"] == 1.6
+    assert summary["ratios_median"]["litfashion/floor wall"] == 26.0 / 19.0
+    assert summary["ratios_best"]["litfashion/tutorial wall"] == 25.0 / 30.0
+    assert summary["ratios_median"]["litfashion/floor epoch"] == 2.4 / 1.9
+    assert summary["startup_beyond_import_lightning_s"]["litfashion"] == pytest.approx(4.2 - 4.5)
+    assert summary["accuracy_reference"] == "tutorial"
+    assert summary["same_accuracy"] == {"floor": True, "litfashion": True, "litfashion-lean": False}
+    assert "61.00% (differs from tutorial)" in whole_job.markdown(summary)
+
+
+def test_network_epoch_benchmark_runs_every_variant(
+    tmp_path: Path, tiny_source: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    network_epoch = load_benchmark("network_epoch", monkeypatch)
+    out = tmp_path / "network_epoch.json"
+    args = ["--batches", "1", "--repeats", "1", "--batch-size", "8", "--source", str(tiny_source), "--out", str(out)]
+    network_epoch.main(args)
+    printed = capsys.readouterr().out
+    results = json.loads(out.read_text())["results"]
+    assert set(results) == {"mlp", "cnn", "cnn-channels_last"}
+    for variant, figures in results.items():
+        assert f"| {variant} |" in printed
+        assert len(figures["samples_per_s"]) == 1 and figures["samples_per_s"][0] > 0
+
+
+def test_startup_benchmark_reports_medians_of_its_probes(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    startup = load_benchmark("startup", monkeypatch)
+    probes = iter([3.0, 0.5, 3.2, 0.3, 3.4, 0.4, 3.6, 0.2])  # import, parse of each probe, in call order
+    monkeypatch.setattr(startup, "probe", lambda only: {"import_s": next(probes), "parse_s": next(probes)})
+    startup.main(["--repeats", "2"])
+    rows = dict(re.findall(r"^\| (.+?) \| ([0-9.]+) \|$", capsys.readouterr().out, re.M))
+    # Rounds alternate the 4-parser (LightningCLI's) and the 1-parser (litfashion) probes.
+    assert rows == {
+        "import litfashion.cli": "3.300",
+        "parse, 4 parsers (LightningCLI's default)": "0.450",
+        "parse, 1 parser (litfashion)": "0.250",
+    }
+
+
+def test_best_config_fits_and_tests_through_the_accuracy_script(
+    tmp_path: Path, tiny_source: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """The script's fit and test, run by ``litfashion.cli.main`` here instead of a ``litfashion`` process."""
+    accuracy = load_benchmark("accuracy", monkeypatch)
+    in_folder(monkeypatch, tmp_path, tiny_source)
+
+    def in_process(args: list[str], workdir: Path) -> subprocess.CompletedProcess:
+        with contextlib.chdir(workdir):
+            main(args)
+        return subprocess.CompletedProcess(args, 0)
+
+    monkeypatch.setattr(accuracy, "litfashion", in_process)
+    fit_args = ["--trainer.max_epochs", "2", "--trainer.limit_val_batches", "1"]
+    best = CONFIGS / "fashion_mnist_best.yaml"
+    accuracy.main(["--configs", str(best), "--seeds", "0", "--workdir", "runs", "--", *fit_args])
+    printed = capsys.readouterr().out
+    assert "fashion_mnist_best.yaml seed 0: test/acc" in printed
+    assert "| `configs/fashion_mnist_best.yaml` |" in printed
+
+    ckpt = torch.load(tmp_path / "runs" / "fashion_mnist_best" / "seed0" / "checkpoints" / "last.ckpt")
+    scheduler = ckpt["lr_schedulers"][0]
+    assert scheduler["total_steps"] == 2  # 461 training images (512 less the 10% split): one batch of 512, 2 epochs
+    assert scheduler["last_epoch"] == 2  # stepped per batch, to the end of the cycle
