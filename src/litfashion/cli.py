@@ -121,6 +121,8 @@ class LitFashionCLI(LightningCLI):
             if last is not None:
                 self.save_config_kwargs["overwrite"] = True  # the resumed version already holds its config.yaml
                 rank_zero_info(f"Resuming from {last}")
+        if subcommand in ("validate", "test", "predict"):
+            _graph_only_when_fitting(config)
         self._ckpt = preflight.load_given_checkpoint(config, subcommand or "")
         preflight.check_validation_schedule(config)
         preflight.check_log_dirs(config)
@@ -192,6 +194,15 @@ class LitFashionCLI(LightningCLI):
         trainer = self._section(self.config_init).trainer
         if trainer.get("enable_progress_bar") is False and trainer.get("callbacks"):
             trainer.callbacks = [cb for cb in _as_list(trainer.callbacks) if not isinstance(cb, ProgressBar)]
+
+
+def _graph_only_when_fitting(config: Namespace) -> None:
+    """The GRAPHS panel belongs to the run that trains the model; an evaluation would trace the same network again
+    (the slowest part of evaluating a torchvision network on a few batches)."""
+    loggers = (config.get("trainer") or Namespace()).get("logger")
+    for logger in loggers if isinstance(loggers, list) else [loggers]:
+        if isinstance(logger, Namespace) and (logger.get("init_args") or Namespace()).get("log_graph"):
+            logger.init_args.log_graph = False
 
 
 def _as_list(callbacks: Callback | list[Callback] | None) -> list[Callback]:

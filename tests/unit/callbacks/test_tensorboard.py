@@ -68,6 +68,7 @@ def test_fit_and_test_fill_scalars_hparams_images_and_graph(workdir: Path, capsy
     main(["test", "--config", TUTORIAL, *QUICK, "--ckpt_path", "lightning_logs/version_0/checkpoints/best.ckpt"])
     events = read_run(workdir / "lightning_logs" / "version_1")
     assert {"test/acc", "test/loss"} <= set(events.Tags()["scalars"])
+    assert not events.Tags()["graph"]  # the graph is the fit's
     experiment = hparams_data(events)["_hparams_/experiment"].experiment
     assert [info.name.tag for info in experiment.metric_infos] == ["test/acc", "test/loss"]
 
