@@ -2,10 +2,12 @@
 timing assertions). The scripts run in-process; the processes they time are real.
 
 Throughput runs two variants here; tests/e2e/test_whole_job_benchmark.py runs two others through the same
-workers, and tests/unit/test_benchmark_scripts.py checks every worker's training in-process.
+workers, and tests/unit/test_benchmark_scripts.py checks every worker's training in-process. The bare-Lightning
+worker and whole_job's ``import-lightning`` probe run as processes only in the benchmarks themselves.
 """
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -23,7 +25,7 @@ def test_throughput_benchmark_runs_its_variants_and_writes_json(
 ) -> None:
     throughput = load_benchmark("throughput", monkeypatch)
     monkeypatch.setenv("LITFASHION_FASHION_MNIST_DIR", str(tiny_source))
-    monkeypatch.setenv("PYTHONPATH", str(REPO / "src"))
+    monkeypatch.setenv("PYTHONPATH", str(REPO / "src"), prepend=os.pathsep)
     out = tmp_path / "results.json"
     args = ["--repeats", "1", "--epochs", "1", "--limit", "4", "--data-dir", str(tmp_path / "data"), "--out", str(out)]
     throughput.main([*args, "--variants", *VARIANTS])

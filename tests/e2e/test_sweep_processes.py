@@ -2,11 +2,12 @@
 worker killed and the command run again, and Ctrl-C; configs/sweeps/tiny.yaml on the tiny synthetic FashionMNIST.
 
 Where the signal is not what is tested, the command runs in this process (``main``) and its workers are processes
-forked from one forkserver, which the tests share: each pays no interpreter start-up of its own. The forkserver
-keeps the environment it started with, the same tiny dataset for every test here.
+forked from one forkserver, which the tests share: each pays no interpreter start-up of its own. A guard ends the
+session with every thread's traceback if an in-process sweep hangs (there is no subprocess timeout to do it).
 """
 
 import csv
+import faulthandler
 import os
 import signal
 import subprocess
@@ -42,6 +43,13 @@ def postgres_url() -> Iterator[str]:
         pytest.fail(MISSING)
     with postgres_server(bin_dir) as url:
         yield url
+
+
+@pytest.fixture
+def hang_guard() -> Iterator[None]:
+    faulthandler.dump_traceback_later(LIMIT, exit=True)
+    yield
+    faulthandler.cancel_dump_traceback_later()
 
 
 @pytest.fixture
@@ -109,6 +117,7 @@ def check_full_grid(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("hang_guard")
 def test_two_workers_share_a_journal_study(
     workdir: Path, tiny_source: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
@@ -140,6 +149,7 @@ def test_two_workers_share_a_journal_study(
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("hang_guard")
 def test_two_workers_share_a_postgresql_study(
     workdir: Path, tiny_source: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -152,6 +162,7 @@ def test_two_workers_share_a_postgresql_study(
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("hang_guard")
 def test_a_killed_worker_s_trial_is_failed_and_retried_by_the_next_run(
     workdir: Path, tiny_source: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -2,6 +2,7 @@
 never logs does, with one error."""
 
 import csv
+import os
 from pathlib import Path
 
 import optuna
@@ -10,6 +11,7 @@ from optuna.storages.journal import JournalFileBackend, JournalStorage
 from optuna.trial import TrialState
 
 from litfashion.cli import main
+from litfashion.sweep import processes
 from tests.helpers.paths import CONFIGS
 
 LR = "model.init_args.optimizer.init_args.lr"
@@ -53,3 +55,18 @@ def test_a_metric_the_run_never_logs_stops_the_sweep(sweep_here: Path, capsys: p
         study_name="tiny", storage=JournalStorage(JournalFileBackend(str(sweep_here / "sweeps/tiny/study.journal")))
     ).get_trials()
     assert trial.state == TrialState.FAIL
+
+
+def test_a_forked_worker_runs_with_the_command_s_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The forkserver's environment is that of its start; the worker takes the one its command passes."""
+    seen: dict[str, str] = {}
+    monkeypatch.setattr(processes, "run_worker", lambda settings, index: seen.update(os.environ) or 0)
+    saved = dict(os.environ)
+    try:
+        with pytest.raises(SystemExit) as exited:
+            processes.worker_main(None, 0, "1", {"PATH": saved.get("PATH", ""), "LITFASHION_FASHION_MNIST_DIR": "/d"})
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    assert exited.value.code == 0
+    assert seen == {"PATH": saved.get("PATH", ""), "LITFASHION_FASHION_MNIST_DIR": "/d", "CUDA_VISIBLE_DEVICES": "1"}

@@ -28,6 +28,7 @@ class MetricsProgressBar(RichProgressBar):
     ) -> None:
         super().__init__(refresh_rate, leave, RichProgressBarTheme(metrics_format=metrics_format), console_kwargs)
         self._next_update = 0.0
+        self._skipped: int | None = None  # the last training batch not shown yet
 
     def get_metrics(self, trainer: Trainer, pl_module: LightningModule) -> dict[str, Any]:
         metrics = super().get_metrics(trainer, pl_module)
@@ -39,6 +40,21 @@ class MetricsProgressBar(RichProgressBar):
     ) -> None:
         now = monotonic()
         if now < self._next_update and batch_idx + 1 < trainer.num_training_batches:
+            self._skipped = batch_idx
             return
         self._next_update = now + 1.0 / max(self.refresh_rate, 1)
+        self._skipped = None
         super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
+
+    def on_validation_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self._show_skipped(trainer, pl_module)  # a validation inside the epoch (val_check_interval)
+        super().on_validation_start(trainer, pl_module)
+
+    def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self._show_skipped(trainer, pl_module)  # an epoch cut short (max_steps), or of unknown length
+        super().on_train_epoch_end(trainer, pl_module)
+
+    def _show_skipped(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if self._skipped is not None:
+            batch_idx, self._skipped = self._skipped, None
+            super().on_train_batch_end(trainer, pl_module, None, None, batch_idx)

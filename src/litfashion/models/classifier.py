@@ -11,6 +11,7 @@ from torchmetrics import MaxMetric, MeanMetric
 from torchmetrics.classification import MulticlassAccuracy
 
 from litfashion.errors import ConfigError
+from litfashion.models.batch_norm_batches import check_last_training_batch
 from litfashion.models.init_weights import load_init_weights
 from litfashion.models.mlp import MLP
 from litfashion.models.net_callable import NetCallable, build_net, net_factory, net_spec
@@ -84,6 +85,12 @@ class ImageClassifier(LightningModule):
         """The class names in index order (``0``, ``1``, ... when none were given)."""
         names = self.hparams.class_names
         return list(names) if names else [str(i) for i in range(self.hparams.num_classes)]
+
+    def setup(self, stage: str) -> None:
+        datamodule = self.trainer.datamodule
+        train_set = getattr(datamodule, "train_set", None)
+        if stage == "fit" and train_set is not None and datamodule.hparams.get("batch_size"):
+            check_last_training_batch(self.net, len(train_set), datamodule.hparams.batch_size, self.trainer.world_size)
 
     def forward(self, x: Tensor) -> Tensor:
         if self.hparams.channels_last and x.ndim == 4:

@@ -31,7 +31,9 @@ def run_workers(settings: SweepConfig) -> int:
     workers = []
     for index in range(settings.workers):
         gpu = str(index % gpus) if gpus else None
-        process = context.Process(target=worker_main, args=(settings, index, gpu), name=f"sweep-worker-{index}")
+        process = context.Process(
+            target=worker_main, args=(settings, index, gpu, dict(os.environ)), name=f"sweep-worker-{index}"
+        )
         process.start()
         workers.append(process)
     interrupted = False
@@ -59,7 +61,14 @@ def run_workers(settings: SweepConfig) -> int:
     return (CONFIG_ERROR if CONFIG_ERROR in failed else 1) if failed else 0
 
 
-def worker_main(settings: SweepConfig, index: int, gpu: str | None = None) -> None:
+def worker_main(
+    settings: SweepConfig, index: int, gpu: str | None = None, environ: dict[str, str] | None = None
+) -> None:
+    """A forked worker gets the command's working folder from multiprocessing, but the environment the forkserver
+    started with, which a later command in the same process may have changed: ``environ`` is the command's."""
+    if environ is not None:
+        os.environ.clear()
+        os.environ.update(environ)
     if gpu is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = gpu  # read when CUDA starts, which is later, in this process
     try:

@@ -1,11 +1,16 @@
 """MLP and ImageClassifier: the tutorial's network, targets, and predict outputs."""
 
+from pathlib import Path
+
 import pytest
 import torch
 from torch import nn
 
+from litfashion.cli import main
 from litfashion.errors import ConfigError
 from litfashion.models import MLP, ImageClassifier
+from litfashion.models.batch_norm_batches import check_last_training_batch
+from tests.helpers.paths import CONFIGS
 
 
 def tutorial_network() -> nn.Module:
@@ -106,3 +111,23 @@ def test_predict_step_gives_index_name_and_probability() -> None:
 def test_class_names_must_match_num_classes() -> None:
     with pytest.raises(ConfigError, match="class_names"):
         ImageClassifier(num_classes=3, class_names=["a", "b"])
+
+
+def test_a_batch_norm_network_refuses_a_last_batch_of_one_image(workdir: Path, capsys: pytest.CaptureFixture) -> None:
+    """The tiny dataset's 461 training images (512 less the 10% split) in batches of 230 end each epoch with one."""
+    fit = ["fit", "--config", str(CONFIGS / "fashion_mnist.yaml"), "--trainer.enable_progress_bar", "false"]
+    bn = ["--model.init_args.net.init_args.batch_norm", "true", "--data.init_args.validation", "split"]
+    with pytest.raises(SystemExit) as exited:
+        main([*fit, *bn, "--data.init_args.batch_size", "230"])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert (
+        "litfashion: error: model.net has BatchNorm layers and each training epoch would end with a batch of 1 " in err
+    )
+    assert "(461 training images, data.init_args.batch_size 230)" in err and "Traceback" not in err
+    assert not list(workdir.rglob("*.ckpt"))  # refused before the first step
+
+    check_last_training_batch(MLP(batch_norm=True), 461, 116, world_size=4)  # 116 a process: one full batch
+    with pytest.raises(ConfigError, match=r"116 training images per process \(4 processes\)"):
+        check_last_training_batch(MLP(batch_norm=True), 461, 23, world_size=4)  # 116 = 5 x 23 + 1
+    check_last_training_batch(MLP(), 461, 230)  # no BatchNorm: a batch of one trains
