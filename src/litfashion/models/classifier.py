@@ -130,8 +130,10 @@ class ImageClassifier(LightningModule):
     def on_train_epoch_end(self) -> None:
         if self.train_metrics.update_count:
             loss, accuracy = self.train_metrics.compute()
-            self.log("train/loss_epoch", loss)
-            self.log("train/acc", accuracy)
+            # Epoch values come from torchmetrics, already reduced over ranks: sync_dist averages equal values
+            # (no change) and keeps Lightning from warning under DDP that they were not synced.
+            self.log("train/loss_epoch", loss, sync_dist=True)
+            self.log("train/acc", accuracy, sync_dist=True)
         self.train_metrics.reset()
 
     def on_train_start(self) -> None:
@@ -148,13 +150,13 @@ class ImageClassifier(LightningModule):
 
     def on_validation_epoch_end(self) -> None:
         acc = self.val_acc.compute()
-        self.log("val/loss", self.val_loss.compute(), prog_bar=True)
-        self.log("val/acc", acc, prog_bar=True)
+        self.log("val/loss", self.val_loss.compute(), prog_bar=True, sync_dist=True)
+        self.log("val/acc", acc, prog_bar=True, sync_dist=True)
         self.val_loss.reset()
         self.val_acc.reset()
         if not self.trainer.sanity_checking:
             self.val_acc_best.update(acc)
-            self.log("val/acc_best", self.val_acc_best.compute())
+            self.log("val/acc_best", self.val_acc_best.compute(), sync_dist=True)
 
     def test_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         loss, logits, target = self._step(batch)
@@ -162,8 +164,8 @@ class ImageClassifier(LightningModule):
         self.test_acc.update(logits, target)
 
     def on_test_epoch_end(self) -> None:
-        self.log("test/loss", self.test_loss.compute())
-        self.log("test/acc", self.test_acc.compute())
+        self.log("test/loss", self.test_loss.compute(), sync_dist=True)
+        self.log("test/acc", self.test_acc.compute(), sync_dist=True)
         self.test_loss.reset()
         self.test_acc.reset()
 
