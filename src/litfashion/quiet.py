@@ -17,6 +17,15 @@ EVALUATING_WARNINGS = [
     (r"The dirpath has changed from ", UserWarning, r"lightning\.pytorch\.callbacks\.model_checkpoint"),
 ]
 
+# Optuna marks the heartbeat API experimental; a sweep on a database uses it on purpose (sweep/storage.py), outside
+# ``Study.optimize`` (each trial is a whole fit, told to the study by hand). Optuna attributes these warnings to
+# the calling line (litfashion.sweep), so they are matched by message alone.
+SWEEP_WARNINGS = [
+    (r"(optuna\S*\.)?(RetryHeartbeatStaleTrialCallback|fail_stale_trials) is experimental", Warning, ""),
+    (r"Argument ``heartbeat_interval`` is an experimental feature", Warning, ""),
+    (r"Heartbeat of storage is supposed to be used with Study\.optimize", UserWarning, ""),
+]
+
 # Lightning's advertisement for its cloud logger and model registry, printed at every Trainer start.
 LIGHTNING_TIP = "💡 Tip:"
 
@@ -29,7 +38,8 @@ class _DropTips(logging.Filter):
 def quiet_third_party(subcommand: str | None = None) -> None:
     """Install the filters; idempotent, so the CLI may call it for every run in one process."""
     evaluating = subcommand in ("validate", "test", "predict")
-    for message, category, module in IGNORED_WARNINGS + (EVALUATING_WARNINGS if evaluating else []):
+    extra = EVALUATING_WARNINGS if evaluating else SWEEP_WARNINGS if subcommand == "sweep" else []
+    for message, category, module in IGNORED_WARNINGS + extra:
         warnings.filterwarnings("ignore", message=message, category=category, module=module)
     rank_zero_log = logging.getLogger("lightning.pytorch.utilities.rank_zero")
     if not any(isinstance(f, _DropTips) for f in rank_zero_log.filters):

@@ -3,6 +3,7 @@
 import warnings
 
 import pytest
+from optuna.exceptions import ExperimentalWarning
 
 from litfashion.quiet import quiet_third_party
 
@@ -28,3 +29,30 @@ def test_evaluating_a_checkpoint_drops_the_dirpath_notice(subcommand: str) -> No
 
 def test_a_resumed_fit_keeps_it() -> None:
     assert shown("fit") == 1
+
+
+# What Optuna 4 says, word for word, when a sweep on a database uses its heartbeat API (sweep/storage.py).
+OPTUNA_NOTICES = [
+    "RetryHeartbeatStaleTrialCallback is experimental (supported from v2.8.0). The interface can change in the future.",
+    "optuna.storages._heartbeat.fail_stale_trials is experimental (supported from v2.9.0). The interface can change "
+    "in the future.",
+    "Argument ``heartbeat_interval`` is an experimental feature. The interface can change in the future.",
+]
+
+
+def optuna_notices_shown(subcommand: str | None) -> int:
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.resetwarnings()
+        warnings.simplefilter("always")
+        quiet_third_party(subcommand)
+        for notice in OPTUNA_NOTICES:
+            warnings.warn_explicit(notice, ExperimentalWarning, "storage.py", 1, module="litfashion.sweep.storage")
+        warnings.warn_explicit(
+            "Heartbeat of storage is supposed to be used with Study.optimize.", UserWarning, "x.py", 1, module="optuna"
+        )
+    return len(seen)
+
+
+def test_a_sweep_drops_optuna_s_heartbeat_notices_and_only_a_sweep() -> None:
+    assert optuna_notices_shown("sweep") == 0
+    assert optuna_notices_shown("fit") == 4

@@ -6,6 +6,7 @@ folder or the study is written; then the workers run, and the results are report
 
 import sys
 
+from litfashion.quiet import quiet_third_party
 from litfashion.sweep.config import parse_sweep_args
 from litfashion.sweep.processes import run_workers
 from litfashion.sweep.report import write_report
@@ -16,6 +17,7 @@ from litfashion.sweep.worker import INTERRUPTED
 
 
 def main(argv: list[str]) -> None:
+    quiet_third_party("sweep")
     settings = parse_sweep_args(argv)
     storage_kind(settings.storage)
     check_space(settings)

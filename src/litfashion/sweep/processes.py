@@ -9,6 +9,7 @@ from types import FrameType
 import torch
 
 from litfashion.errors import LitFashionError
+from litfashion.quiet import quiet_third_party
 from litfashion.sweep.config import SweepConfig
 from litfashion.sweep.worker import INTERRUPTED, run_worker
 
@@ -69,6 +70,7 @@ def worker_main(
     if environ is not None:
         os.environ.clear()
         os.environ.update(environ)
+    quiet_third_party("sweep")  # a fresh interpreter's warning filters, not the command's
     if gpu is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = gpu  # read when CUDA starts, which is later, in this process
     try:

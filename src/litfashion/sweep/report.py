@@ -81,6 +81,8 @@ def shown_path(path: str) -> str:
 def write_report(study: optuna.Study, settings: SweepConfig, console: Console | None = None) -> Path:
     """Prints the table, writes the CSV and the plots into the sweep folder; returns the CSV's path."""
     console = console or Console()
+    if not console.is_terminal:
+        console.width = max(console.width, 200)  # a pipe or a log file: rich would fold the table into 80 columns
     folder = Path(settings.sweep_dir)
     folder.mkdir(parents=True, exist_ok=True)
     header, rows = result_rows(study, settings)
