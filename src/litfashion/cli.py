@@ -30,7 +30,7 @@ from litfashion.callbacks.group import CallbackGroup, is_stateless
 from litfashion.callbacks.progress_bar import MetricsProgressBar
 from litfashion.errors import LitFashionError
 from litfashion.models.legacy_hparams import upgrade_hparams
-from litfashion.quiet import quiet_third_party
+from litfashion.quiet import quiet_resumed_fit, quiet_third_party
 
 # What every run shows in TensorBoard and the terminal: config key -> callback, each off with `KEY.enabled: false`.
 TENSORBOARD_CALLBACKS = {
@@ -120,6 +120,7 @@ class LitFashionCLI(LightningCLI):
             last = preflight.resolve_last_checkpoint(config)
             if last is not None:
                 self.save_config_kwargs["overwrite"] = True  # the resumed version already holds its config.yaml
+                quiet_resumed_fit()
                 rank_zero_info(f"Resuming from {last}")
         if subcommand in ("validate", "test", "predict"):
             _graph_only_when_fitting(config)

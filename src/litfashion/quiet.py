@@ -17,6 +17,11 @@ EVALUATING_WARNINGS = [
     (r"The dirpath has changed from ", UserWarning, r"lightning\.pytorch\.callbacks\.model_checkpoint"),
 ]
 
+# `fit --ckpt_path last` continues in the folder of the checkpoint it resumes, which is therefore not empty.
+RESUMING_WARNINGS = [
+    (r"Checkpoint directory .* exists and is not empty", Warning, r"lightning\.pytorch\.callbacks\.model_checkpoint"),
+]
+
 # Optuna marks the heartbeat API experimental; a sweep on a database uses it on purpose (sweep/storage.py), outside
 # ``Study.optimize`` (each trial is a whole fit, told to the study by hand). Optuna attributes these warnings to
 # the calling line (litfashion.sweep), so they are matched by message alone.
@@ -39,8 +44,16 @@ def quiet_third_party(subcommand: str | None = None) -> None:
     """Install the filters; idempotent, so the CLI may call it for every run in one process."""
     evaluating = subcommand in ("validate", "test", "predict")
     extra = EVALUATING_WARNINGS if evaluating else SWEEP_WARNINGS if subcommand == "sweep" else []
-    for message, category, module in IGNORED_WARNINGS + extra:
-        warnings.filterwarnings("ignore", message=message, category=category, module=module)
+    _ignore(IGNORED_WARNINGS + extra)
     rank_zero_log = logging.getLogger("lightning.pytorch.utilities.rank_zero")
     if not any(isinstance(f, _DropTips) for f in rank_zero_log.filters):
         rank_zero_log.addFilter(_DropTips())
+
+
+def quiet_resumed_fit() -> None:
+    _ignore(RESUMING_WARNINGS)
+
+
+def _ignore(filters: list[tuple[str, type[Warning], str]]) -> None:
+    for message, category, module in filters:
+        warnings.filterwarnings("ignore", message=message, category=category, module=module)

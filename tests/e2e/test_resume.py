@@ -71,6 +71,7 @@ def test_sigkilled_run_resumes_bit_for_bit(
     restores_determinism: None,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
+    recwarn: pytest.WarningsRecorder,
 ) -> None:
     """The kill is a process's; the straight and the resumed runs need none of their own."""
     args = [*ARGS, *NETWORKS[network]]
@@ -90,6 +91,7 @@ def test_sigkilled_run_resumes_bit_for_bit(
     logged = lightning_messages(monkeypatch, caplog)
     main([*args, "--trainer.logger.init_args.save_dir", "resumed", "--ckpt_path", "last"])
     assert f"Resuming from {Path('resumed/lightning_logs/version_0/checkpoints/last.ckpt')}" in logged.text
+    assert not [w for w in recwarn if "exists and is not empty" in str(w.message)]  # resuming there is the point
     assert sorted(p.name for p in (workdir / "resumed" / "lightning_logs").iterdir()) == ["version_0"]
 
     straight = torch.load(workdir / "straight/lightning_logs/version_0/checkpoints/last.ckpt", weights_only=True)
