@@ -29,6 +29,8 @@ SWEEP_WARNINGS = [
     (r"(optuna\S*\.)?(RetryHeartbeatStaleTrialCallback|fail_stale_trials) is experimental", Warning, ""),
     (r"Argument ``heartbeat_interval`` is an experimental feature", Warning, ""),
     (r"Heartbeat of storage is supposed to be used with Study\.optimize", UserWarning, ""),
+    # Each trial's fit is built from its own arguments while sys.argv holds the sweep's.
+    (r"LightningCLI's args parameter is intended", UserWarning, r"lightning\.pytorch\.cli"),
 ]
 
 # Lightning's advertisement for its cloud logger and model registry, printed at every Trainer start.

@@ -1,5 +1,6 @@
 """``litfashion sweep``: the sweep YAML, command-line overrides, and bad search spaces refused before any work."""
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,7 @@ def test_the_tiny_sweep_parses_with_its_defaults(monkeypatch: pytest.MonkeyPatch
 
 def test_the_shipped_mlp_sweep_parses(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(CONFIGS.parent)
+    monkeypatch.setattr(sys, "argv", ["litfashion"])  # not pytest's arguments, which LightningCLI warns about
     settings = parse_sweep_args(["--config", str(MLP)])
     assert settings.fit_configs == ["configs/fashion_mnist_best.yaml"]
     assert (settings.sampler.type, settings.pruner.type) == ("tpe", "median")

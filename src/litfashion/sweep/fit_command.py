@@ -1,22 +1,16 @@
 """The ``litfashion fit`` arguments of one trial: the sweep's fit configs and arguments, its values, its run folder."""
 
-import warnings
 from pathlib import Path
 from typing import Any
 
 from litfashion.cli import LitFashionCLI, make_cli
-from litfashion.quiet import quiet_third_party
 from litfashion.sweep.config import SweepConfig
 from litfashion.sweep.space import fit_argument
 
 
 def build_fit(args: list[str]) -> LitFashionCLI:
     """The fit's model, data and Trainer, as ``litfashion fit`` builds them (``make_cli(run=False)``)."""
-    quiet_third_party("fit")  # make_cli does too, but inside catch_warnings, which undoes it before the fit runs
-    with warnings.catch_warnings():
-        # LightningCLI warns when given args while sys.argv holds other arguments (the sweep's own).
-        warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
-        return make_cli(args, run=False)
+    return make_cli(args, run=False)
 
 
 def run_name(number: int) -> str:
