@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -379,16 +380,28 @@ def machine() -> dict[str, Any]:
     }
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeats", type=int, default=3, help="rounds; each runs every variant once")
-    parser.add_argument("--epochs", type=int, default=2)
+def benchmark_parser(doc: str, variants: Sequence[str], repeats: int, epochs: int) -> argparse.ArgumentParser:
+    """The options of both pipeline benchmarks (this one and ``whole_job.py``)."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=repeats, help="rounds; each runs every variant once")
+    parser.add_argument("--epochs", type=int, default=epochs)
     parser.add_argument("--limit", type=int, default=None, help="train on the first N batches only (smoke tests)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS), help="a subset to run")
+    parser.add_argument("--variants", nargs="+", choices=variants, default=list(variants), help="a subset to run")
     parser.add_argument("--data-dir", type=Path, default=REPO / "data")
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
     parser.add_argument("--markdown", type=Path, default=None, help="write the Markdown report here")
+    return parser
+
+
+def rotated(variants: list[str], round_: int) -> list[str]:
+    """Every variant once, the order rotated each round so that no variant always runs first."""
+    shift = round_ % len(variants)
+    return variants[shift:] + variants[:shift]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = benchmark_parser(__doc__, VARIANTS, repeats=3, epochs=2)
     parser.add_argument("--worker", choices=("tutorial", "floor", "lightning"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     data_dir = args.data_dir.resolve()
@@ -409,9 +422,7 @@ def main(argv: list[str] | None = None) -> None:
     variants = [v for v in VARIANTS if v in args.variants]
     runs: dict[str, list[dict[str, Any]]] = {v: [] for v in variants}
     for round_ in range(args.repeats):
-        shift = round_ % len(variants)
-        order = variants[shift:] + variants[:shift]  # rotate, so no variant always runs first
-        for variant in order:
+        for variant in rotated(variants, round_):
             print(f"[round {round_ + 1}/{args.repeats}] {variant} ...", file=sys.stderr, flush=True)
             runs[variant].append(run_variant(variant, args, data_dir))
     info["loadavg_after"] = os.getloadavg()

@@ -36,7 +36,6 @@ from typing import Any
 from lightning.pytorch import Callback, LightningModule, Trainer
 
 BENCHMARKS = Path(__file__).resolve().parent
-REPO = BENCHMARKS.parent
 VARIANTS = ("import-lightning", "tutorial", "floor", "lightning", "litfashion", "litfashion-lean")
 TRAINING = VARIANTS[1:]
 # (numerator, denominator, what is compared): the targets of issue 13 and the controls beside them.
@@ -203,18 +202,9 @@ def markdown(summary: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from throughput import machine
+    from throughput import benchmark_parser, machine, rotated
 
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeats", type=int, default=2, help="rounds; each runs every variant once")
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--limit", type=int, default=None, help="train on the first N batches only (smoke tests)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS), help="a subset to run")
-    parser.add_argument("--data-dir", type=Path, default=REPO / "data")
-    parser.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
-    parser.add_argument("--markdown", type=Path, default=None, help="write the Markdown report here")
-    args = parser.parse_args(argv)
+    args = benchmark_parser(__doc__, VARIANTS, repeats=2, epochs=10).parse_args(argv)
     data_dir = args.data_dir.resolve()
 
     from litfashion.data import FashionMNISTDataModule
@@ -224,8 +214,7 @@ def main(argv: list[str] | None = None) -> None:
     variants = [v for v in VARIANTS if v in args.variants]
     runs: dict[str, list[dict[str, Any]]] = {v: [] for v in variants}
     for round_ in range(args.repeats):
-        shift = round_ % len(variants)
-        for variant in variants[shift:] + variants[:shift]:  # rotated, so no variant always runs first
+        for variant in rotated(variants, round_):
             print(f"[round {round_ + 1}/{args.repeats}] {variant} ...", file=sys.stderr, flush=True)
             runs[variant].append(run_variant(variant, args, data_dir))
         report(runs, info, args, argv, rounds=round_ + 1)

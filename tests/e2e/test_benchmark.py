@@ -7,13 +7,11 @@ worker and whole_job's ``import-lightning`` probe run as processes only in the b
 """
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
 from tests.helpers.benchmarks import load_benchmark
-from tests.helpers.paths import REPO
 
 pytestmark = pytest.mark.slow  # each variant is a fresh interpreter
 
@@ -23,9 +21,7 @@ VARIANTS = ("floor", "litfashion-lean")
 def test_throughput_benchmark_runs_its_variants_and_writes_json(
     tmp_path: Path, tiny_source: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
-    throughput = load_benchmark("throughput", monkeypatch)
-    monkeypatch.setenv("LITFASHION_FASHION_MNIST_DIR", str(tiny_source))
-    monkeypatch.setenv("PYTHONPATH", str(REPO / "src"), prepend=os.pathsep)
+    throughput = load_benchmark("throughput", monkeypatch, source=tiny_source)
     out = tmp_path / "results.json"
     args = ["--repeats", "1", "--epochs", "1", "--limit", "4", "--data-dir", str(tmp_path / "data"), "--out", str(out)]
     throughput.main([*args, "--variants", *VARIANTS])

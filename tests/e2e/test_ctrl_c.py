@@ -10,14 +10,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.helpers.paths import CONFIGS
+from tests.helpers.commands import tutorial_on_cpu
 
-FIT = [
-    "fit",
-    "--config", str(CONFIGS / "fashion_mnist.yaml"),
-    "--config", str(CONFIGS / "trainer" / "cpu.yaml"),
-    "--trainer.enable_progress_bar", "false",
-]  # fmt: skip
+FIT = tutorial_on_cpu("fit")
 
 
 @pytest.mark.slow

@@ -9,23 +9,20 @@ import pytest
 import torch
 
 from litfashion.cli import main
+from tests.helpers.commands import tutorial_on_cpu
 from tests.helpers.in_process import lightning_messages
-from tests.helpers.paths import CONFIGS
 from tests.helpers.process import CliRunner
 from tests.helpers.tensorboard_events import scalars_by_step
 
 # 512 samples / batch 64 = 8 steps an epoch; the kill lands in epoch 1, after epoch 0's last.ckpt.
 KILL_AT_STEP = 11
-ARGS = [
+ARGS = tutorial_on_cpu(
     "fit",
-    "--config", str(CONFIGS / "fashion_mnist.yaml"),
-    "--config", str(CONFIGS / "trainer" / "cpu.yaml"),
     "--trainer.max_epochs", "3",
     "--trainer.deterministic", "true",
     "--trainer.log_every_n_steps", "2",
-    "--trainer.enable_progress_bar", "false",
     "--data.init_args.shuffle", "true",
-]  # fmt: skip
+)  # fmt: skip
 NETWORKS = {
     "mlp": ["--model.init_args.net.init_args.dropout", "0.2"],
     "cnn": [

@@ -3,22 +3,18 @@ on tiny data, one epoch (no timing assertions). The script runs in-process; thro
 variants, and tests/unit/test_benchmark_scripts.py checks the summary's arithmetic for all of them."""
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
 from tests.helpers.benchmarks import load_benchmark
-from tests.helpers.paths import REPO
 
 
 @pytest.mark.slow
 def test_whole_job_benchmark_times_processes_and_compares_accuracy(
     tmp_path: Path, tiny_source: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
-    whole_job = load_benchmark("whole_job", monkeypatch)
-    monkeypatch.setenv("LITFASHION_FASHION_MNIST_DIR", str(tiny_source))
-    monkeypatch.setenv("PYTHONPATH", str(REPO / "src"), prepend=os.pathsep)
+    whole_job = load_benchmark("whole_job", monkeypatch, source=tiny_source)
     out = tmp_path / "whole_job.json"
     args = ["--repeats", "1", "--epochs", "1", "--limit", "2", "--data-dir", str(tmp_path / "data"), "--out", str(out)]
     whole_job.main([*args, "--variants", "tutorial", "litfashion"])

@@ -6,14 +6,9 @@ import pytest
 import torch
 
 from litfashion.cli import main
-from tests.helpers.paths import CONFIGS
+from tests.helpers.commands import tutorial_on_cpu
 
-FIT = [
-    "fit",
-    "--config", str(CONFIGS / "fashion_mnist.yaml"),
-    "--config", str(CONFIGS / "trainer" / "cpu.yaml"),
-    "--trainer.enable_progress_bar", "false",
-]  # fmt: skip
+FIT = tutorial_on_cpu("fit")
 
 
 def test_nan_loss_stops_naming_the_step_and_keeps_the_last_good_checkpoint(

@@ -8,19 +8,16 @@ import torch
 
 from litfashion.cli import main
 from litfashion.models import MLP, ImageClassifier
-from tests.helpers.paths import CONFIGS
+from tests.helpers.commands import tutorial_on_cpu
 
 
 def test_export_predicts_as_the_checkpoint(workdir: Path, capsys: pytest.CaptureFixture) -> None:
-    main([
+    main(tutorial_on_cpu(
         "fit",
-        "--config", str(CONFIGS / "fashion_mnist.yaml"),
-        "--config", str(CONFIGS / "trainer" / "cpu.yaml"),
         "--trainer.max_epochs", "1",
-        "--trainer.enable_progress_bar", "false",
         "--model.init_args.net.init_args.hidden_sizes", "[32, 16]",
         "--model.init_args.optimizer.init_args.lr", "0.1",
-    ])  # fmt: skip
+    ))  # fmt: skip
     ckpt = workdir / "lightning_logs/version_0/checkpoints/last.ckpt"
     capsys.readouterr()
     main(["export", "--ckpt_path", str(ckpt), "--out", "exported"])
