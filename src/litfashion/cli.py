@@ -9,7 +9,7 @@ from typing import Any
 
 from jsonargparse import Namespace, lazy_instance
 from lightning.pytorch import Callback, LightningDataModule, LightningModule, Trainer
-from lightning.pytorch.callbacks import BasePredictionWriter, Checkpoint, EarlyStopping, ModelCheckpoint, ProgressBar
+from lightning.pytorch.callbacks import BasePredictionWriter, Checkpoint, EarlyStopping, ProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities.rank_zero import rank_zero_info
@@ -27,9 +27,11 @@ from litfashion.callbacks import (
     StopOnNonFiniteLoss,
 )
 from litfashion.callbacks.group import CallbackGroup, is_stateless
+from litfashion.callbacks.model_checkpoint import ModelCheckpoint
 from litfashion.callbacks.progress_bar import MetricsProgressBar
 from litfashion.errors import LitFashionError
 from litfashion.models.legacy_hparams import upgrade_hparams
+from litfashion.no_profiler import NoProfiler
 from litfashion.quiet import quiet_resumed_fit, quiet_third_party
 
 # What every run shows in TensorBoard and the terminal: config key -> callback, each off with `KEY.enabled: false`.
@@ -152,12 +154,15 @@ class LitFashionCLI(LightningCLI):
         self.config = self.parser.parse_object({self.config.subcommand: {"model": hparams}}, self.config)
 
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
-        """Check the built model against the checkpoint and its optimizer settings before the Trainer exists."""
+        """Check the built model against the checkpoint and its optimizer settings before the Trainer exists; no
+        configured profiler means ``NoProfiler``."""
         config = self._section(self.config)
         preflight.check_checkpoint_fits(self._ckpt, self.model, config)
         preflight.check_optimizer(self.model, config)
         self._drop_progress_bar_if_disabled()
         trainer_config = {**(self._section(self.config_init).get("trainer") or {}), **kwargs}
+        if trainer_config.get("profiler") is None:
+            trainer_config["profiler"] = NoProfiler()
         # Private: the public instantiate_trainer attaches every configured callback; this takes the list.
         return self._instantiate_trainer(trainer_config, self._active_callbacks(trainer_config))
 

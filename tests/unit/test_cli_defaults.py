@@ -4,10 +4,12 @@ import warnings
 from pathlib import Path
 
 import pytest
-from lightning.pytorch.callbacks import ProgressBar
+from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
+from lightning.pytorch.profilers import SimpleProfiler
 
 from litfashion.callbacks.progress_bar import MetricsProgressBar
 from litfashion.cli import TENSORBOARD_CALLBACKS, main, make_cli
+from litfashion.no_profiler import NoProfiler
 from tests.helpers.paths import CONFIGS
 
 TUTORIAL = str(CONFIGS / "fashion_mnist.yaml")
@@ -45,6 +47,28 @@ def test_the_bar_is_on_by_default_and_hidden_by_enable_progress_bar_false(in_tmp
     hidden = make_cli(["--config", TUTORIAL, "--trainer.enable_progress_bar", "false"], run=False)
     assert not any(isinstance(cb, ProgressBar) for cb in hidden.trainer.callbacks)
     assert hidden.trainer.progress_bar_callback is None
+
+
+def test_no_profiler_unless_the_config_names_one(in_tmp: Path) -> None:
+    profiler = make_cli(["--config", TUTORIAL], run=False).trainer.profiler
+    assert isinstance(profiler, NoProfiler)
+    # One shared no-op context for every hook Lightning profiles: nothing is built per call.
+    assert profiler.profile("run_training_batch") is profiler.profile("[Callback]RunSummary.on_train_batch_end")
+    with profiler.profile("run_training_batch") as entered:
+        assert entered is None
+    assert profiler.summary() == ""
+    chosen = make_cli(["--config", TUTORIAL, "--trainer.profiler", "simple"], run=False).trainer.profiler
+    assert isinstance(chosen, SimpleProfiler)
+
+
+def test_the_checkpoint_writers_keep_lightnings_state_keys(in_tmp: Path) -> None:
+    """Checkpoints store each writer's state under its key: the same key as Lightning's class, so a run resumes
+    from checkpoints written with either."""
+    writers = make_cli(["--config", TUTORIAL], run=False).trainer.checkpoint_callbacks
+    assert len(writers) == 2
+    for writer in writers:
+        assert writer.state_key == ModelCheckpoint.state_key.fget(writer)
+        assert writer.state_key.startswith("ModelCheckpoint{")
 
 
 def test_tensorboard_off_still_switches_every_panel_off(in_tmp: Path) -> None:

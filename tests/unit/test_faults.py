@@ -11,13 +11,16 @@ from tests.helpers.commands import tutorial_on_cpu
 FIT = tutorial_on_cpu("fit")
 
 
+@pytest.mark.parametrize("check_every", [[], ["--finite_loss.check_every_n_steps", "4"]], ids=["each-step", "every-4"])
 def test_nan_loss_stops_naming_the_step_and_keeps_the_last_good_checkpoint(
-    workdir: Path, capsys: pytest.CaptureFixture
+    check_every: list[str], workdir: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    # With this learning rate the tiny data's loss overflows at step 7 (measured);
-    # validating every 2 steps checkpoints steps 2, 4 and 6: the last good checkpoint is step 6's.
+    # With this learning rate the tiny data's loss overflows at step 7 (measured); validating every 2 steps
+    # checkpoints steps 2, 4 and 6: the last good checkpoint is step 6's. Read each step (the default in one CPU
+    # process) or folded into a flag read every 4 steps (as under DDP or on a GPU), the step named is the first bad.
+    lr = ["--model.init_args.optimizer.init_args.lr", "30"]
     with pytest.raises(SystemExit) as exit_info:
-        main([*FIT, "--model.init_args.optimizer.init_args.lr", "30", "--trainer.val_check_interval", "2"])
+        main([*FIT, *lr, "--trainer.val_check_interval", "2", *check_every])
     last = Path("lightning_logs/version_0/checkpoints/last.ckpt")
     assert exit_info.value.code == 2
     assert capsys.readouterr().err.strip().splitlines()[-1] == (

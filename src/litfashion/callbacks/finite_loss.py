@@ -1,7 +1,8 @@
 """Stops training at the first NaN/inf loss, before a checkpoint can save the broken weights."""
 
+import math
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
@@ -22,12 +23,12 @@ NO_BAD_STEP = torch.iinfo(torch.int64).max
 class StopOnNonFiniteLoss(Callback):
     """Raises a clear error naming the first step whose loss was not finite; the last good checkpoint stays.
 
-    Reading a GPU tensor's value waits for the GPU, and with several processes a check is a collective (every
-    rank must stop together, so the ranks' flags are all-reduced); so each step only folds ``isfinite(loss)``
-    into a tensor (no wait), and the value is read every ``check_every_n_steps`` steps (default: every step in
-    a single CPU process, where it costs nothing, else ``trainer.log_every_n_steps``, when logging reads the
-    loss anyway), always before validation and at the end of each epoch, so no checkpoint is written after a
-    bad step. Every rank checks at the same steps, so none waits in a collective that another skips. The step
+    A single process checking every step (the default on a CPU, where reading a value waits for nothing) reads
+    each loss as it comes. Otherwise reading a GPU tensor's value waits for the GPU, and with several processes a
+    check is a collective (every rank must stop together, so the ranks' flags are all-reduced); so each step only
+    folds ``isfinite(loss)`` into a tensor (no wait), and the value is read every ``check_every_n_steps`` steps
+    (default ``trainer.log_every_n_steps``, when logging reads the loss anyway), always before validation and at
+    the end of each epoch, so no checkpoint is written after a bad step. Every rank checks at the same steps, so none waits in a collective that another skips. The step
     named is the first bad one however late it is found. Checkpoints saved every
     ``checkpoint.every_n_train_steps`` may still hold weights from within the last unchecked window.
     """
@@ -37,10 +38,13 @@ class StopOnNonFiniteLoss(Callback):
         self.check_every_n_steps = check_every_n_steps
         self._first_bad: Tensor | None = None
         self._every = 1
+        self._read_each_loss = False
 
     def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         cheap = trainer.strategy.root_device.type == "cpu" and trainer.world_size == 1
         self._every = self.check_every_n_steps or (1 if cheap else trainer.log_every_n_steps)
+        # One process checking every step has no rank to agree with: it reads each loss as it comes.
+        self._read_each_loss = self._every == 1 and trainer.world_size == 1
         self._first_bad = torch.tensor(NO_BAD_STEP, device=trainer.strategy.root_device)
 
     def on_train_batch_end(
@@ -50,8 +54,13 @@ class StopOnNonFiniteLoss(Callback):
         if not isinstance(loss, Tensor) or self._first_bad is None:
             return
         # global_step already counts this batch's step; the step logged with this loss is one less.
+        step = trainer.global_step - 1
+        if self._read_each_loss:
+            if not _is_finite(loss):
+                self._stop(trainer, step)
+            return
         bad_now = ~torch.isfinite(loss.detach()).all() & (self._first_bad == NO_BAD_STEP)
-        self._first_bad = torch.where(bad_now, trainer.global_step - 1, self._first_bad)
+        self._first_bad = torch.where(bad_now, step, self._first_bad)
         if trainer.global_step % self._every == 0:
             self._check(trainer)
 
@@ -69,8 +78,10 @@ class StopOnNonFiniteLoss(Callback):
         if trainer.world_size > 1:
             first_bad = trainer.strategy.reduce(first_bad, reduce_op="min")
         step = int(first_bad.item())
-        if step == NO_BAD_STEP:
-            return
+        if step != NO_BAD_STEP:
+            self._stop(trainer, step)
+
+    def _stop(self, trainer: Trainer, step: int) -> NoReturn:
         saved = [
             Path(path)
             for callback in trainer.checkpoint_callbacks
@@ -83,3 +94,10 @@ class StopOnNonFiniteLoss(Callback):
             f"training stopped: the loss became NaN or infinite at step {step} (epoch {trainer.current_epoch}); "
             f"{kept}. Lower the learning rate or check the data."
         )
+
+
+def _is_finite(loss: Tensor) -> bool:
+    """``math.isfinite`` of a one-element loss (a fraction of the tensor ops' cost), else all of its elements."""
+    if loss.numel() == 1:
+        return math.isfinite(loss.item())
+    return bool(torch.isfinite(loss.detach()).all())

@@ -44,6 +44,11 @@ class BatchedInMemoryImages(InMemoryImages):
         super().__init__(images, targets, transform=None)
 
     def __getitems__(self, indices: Sequence[int]) -> tuple[Tensor, Tensor]:
+        first, stop = indices[0], indices[-1] + 1
+        if stop - first == len(indices) and list(indices) == list(range(first, stop)):
+            # In order and contiguous (no shuffling, one process): views, no gather. Nothing downstream writes
+            # into a batch in place (`scale` makes a new float tensor).
+            return self.images[first:stop], self.targets[first:stop]
         index = torch.as_tensor(indices)
         # index_select, not images[index]: the same gather without advanced indexing's generic path (BENCHMARKS.md).
         return self.images.index_select(0, index), self.targets.index_select(0, index)

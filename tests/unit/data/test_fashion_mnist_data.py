@@ -133,18 +133,21 @@ def _batches(dm: FashionMNISTDataModule, seed: int = 7) -> list:
     return [dm.on_after_batch_transfer(b, 0) for b in dm.train_dataloader()]
 
 
-def test_batched_and_per_sample_paths_give_the_same_numbers(tmp_path: Path, tiny_source: Path) -> None:
-    fast = _prepared(tmp_path, tiny_source, batch_size=32, shuffle=True, batched=True)
-    slow = _prepared(tmp_path, tiny_source, batch_size=32, shuffle=True, batched=False)
+@pytest.mark.parametrize("shuffle", [True, False], ids=["shuffled-gathered", "in-order-views"])
+def test_batched_and_per_sample_paths_give_the_same_numbers(shuffle: bool, tmp_path: Path, tiny_source: Path) -> None:
+    fast = _prepared(tmp_path, tiny_source, batch_size=32, shuffle=shuffle, batched=True)
+    slow = _prepared(tmp_path, tiny_source, batch_size=32, shuffle=shuffle, batched=False)
     assert type(fast.train_set).__name__ == "BatchedInMemoryImages"
     assert type(slow.train_set).__name__ == "InMemoryImages"
+    held = fast.train_set.images.clone()
     fast_batches, slow_batches = _batches(fast), _batches(slow)
     assert len(fast_batches) == len(slow_batches) == 15  # 461 training samples after the split
     for (xf, yf), (xs, ys) in zip(fast_batches, slow_batches, strict=True):
         assert xf.dtype == torch.float32 and xf.shape[1:] == (1, 28, 28)
         assert torch.equal(xf, xs) and torch.equal(yf, ys)
-    # shuffling really happens, and differs between seeds
-    assert not torch.equal(_batches(fast, seed=8)[0][1], fast_batches[0][1])
+    assert torch.equal(fast.train_set.images, held)  # in-order batches are views: scaling never writes into them
+    if shuffle:  # shuffling really happens, and differs between seeds
+        assert not torch.equal(_batches(fast, seed=8)[0][1], fast_batches[0][1])
 
 
 def test_scaling_matches_the_tutorials_to_tensor(tmp_path: Path, tiny_source: Path) -> None:
