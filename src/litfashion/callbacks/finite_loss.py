@@ -28,9 +28,10 @@ class StopOnNonFiniteLoss(Callback):
     check is a collective (every rank must stop together, so the ranks' flags are all-reduced); so each step only
     folds ``isfinite(loss)`` into a tensor (no wait), and the value is read every ``check_every_n_steps`` steps
     (default ``trainer.log_every_n_steps``, when logging reads the loss anyway), always before validation and at
-    the end of each epoch, so no checkpoint is written after a bad step. Every rank checks at the same steps, so none waits in a collective that another skips. The step
-    named is the first bad one however late it is found. Checkpoints saved every
-    ``checkpoint.every_n_train_steps`` may still hold weights from within the last unchecked window.
+    the end of each epoch, so no checkpoint is written after a bad step. Every rank checks at the same steps, so
+    none waits in a collective that another skips. The step named is the first bad one however late it is found.
+    Checkpoints saved every ``checkpoint.every_n_train_steps`` may still hold weights from within the last
+    unchecked window.
     """
 
     def __init__(self, check_every_n_steps: int | None = None) -> None:
