@@ -80,6 +80,16 @@ class ImageClassifier(LightningModule):
         self.test_loss = MeanMetric()
         self.test_acc = MulticlassAccuracy(num_classes, average="micro")
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        """Lightning records the running hook's name (``_current_fx_name``) before and after every hook it calls,
+        dozens of times a training step, and ``nn.Module.__setattr__`` first checks each value against the
+        parameters, buffers and submodules. A string or ``None`` replacing a plain attribute (one in ``__dict__``,
+        so none of those) ends up set directly by ``nn.Module`` anyway: here it is set directly at once."""
+        if (value is None or type(value) is str) and name in self.__dict__:
+            object.__setattr__(self, name, value)
+        else:
+            super().__setattr__(name, value)
+
     @property
     def class_names(self) -> list[str]:
         """The class names in index order (``0``, ``1``, ... when none were given)."""

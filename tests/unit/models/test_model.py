@@ -131,3 +131,26 @@ def test_a_batch_norm_network_refuses_a_last_batch_of_one_image(workdir: Path, c
     with pytest.raises(ConfigError, match=r"116 training images per process \(4 processes\)"):
         check_last_training_batch(MLP(batch_norm=True), 461, 23, world_size=4)  # 116 = 5 x 23 + 1
     check_last_training_batch(MLP(), 461, 230)  # no BatchNorm: a batch of one trains
+
+
+def test_attributes_are_set_as_nn_module_sets_them() -> None:
+    """``ImageClassifier.__setattr__`` takes a short cut for strings and ``None`` over plain attributes only."""
+    model, reference = ImageClassifier(), nn.Module()
+    for module in (model, reference):
+        module.note = "a"
+        module.note = None
+        module.note = "hook"
+        module.loss_fn = nn.CrossEntropyLoss()
+        module.loss_fn = None  # a submodule set to None stays a registered submodule
+        module.register_buffer("scale", torch.ones(1))
+        module.scale = None
+        module.weight = nn.Parameter(torch.zeros(1))
+        module.weight = None
+        with pytest.raises(TypeError, match="cannot assign 'str' as parameter 'weight'"):
+            module.weight = "not a parameter"
+    for store in ("_parameters", "_buffers"):
+        assert getattr(model, store)["weight" if store == "_parameters" else "scale"] is None
+    assert model._modules["loss_fn"] is None and reference._modules["loss_fn"] is None
+    assert model.note == reference.note == "hook" and "note" in model.__dict__
+    model._current_fx_name = "training_step"  # what Lightning sets around each hook
+    assert model._current_fx_name == "training_step"
