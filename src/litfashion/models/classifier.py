@@ -138,7 +138,7 @@ class ImageClassifier(LightningModule):
         return (self.trainer.global_step + 1) % every == 0 or self.trainer.should_stop
 
     def on_train_epoch_end(self) -> None:
-        if self.train_metrics.update_count:
+        if self.train_metrics.update_called:
             loss, accuracy = self.train_metrics.compute()
             # Epoch values come from torchmetrics, already reduced over ranks: sync_dist averages equal values
             # (no change) and keeps Lightning from warning under DDP that they were not synced.
