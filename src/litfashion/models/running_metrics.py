@@ -17,15 +17,16 @@ class LossAndAccuracy(Metric):
 
     def __init__(self) -> None:
         super().__init__()
-        self.add_state("sums", default=torch.zeros(3), dist_reduce_fx="sum")  # loss x samples, correct, samples
+        # Three scalars, not one buffer: each add then needs no view of a buffer element.
+        self.add_state("loss_sum", default=torch.zeros(()), dist_reduce_fx="sum")  # loss x samples
+        self.add_state("correct", default=torch.zeros((), dtype=torch.int64), dist_reduce_fx="sum")
+        self.add_state("samples", default=torch.zeros((), dtype=torch.int64), dist_reduce_fx="sum")
 
     def update(self, loss: Tensor, logits: Tensor, target: Tensor) -> None:
         n = len(target)
-        # In place on views of the buffer: `sums[i] += x` would also copy each result back with __setitem__.
-        self.sums[0].add_(loss.detach(), alpha=n)
-        self.sums[1].add_((logits.detach().argmax(dim=1) == target).sum())
-        self.sums[2].add_(n)
+        self.loss_sum.add_(loss.detach(), alpha=n)
+        self.correct.add_((logits.detach().argmax(dim=1) == target).sum())
+        self.samples.add_(n)
 
     def compute(self) -> tuple[Tensor, Tensor]:
-        loss_sum, correct, samples = self.sums
-        return loss_sum / samples, correct / samples
+        return self.loss_sum / self.samples, self.correct / self.samples

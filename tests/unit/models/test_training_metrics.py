@@ -24,4 +24,5 @@ def test_epoch_loss_and_accuracy_match_a_direct_computation() -> None:
     metrics = trainer.callback_metrics
     assert torch.allclose(metrics["train/loss_epoch"], expected_loss, atol=1e-5)
     assert torch.allclose(metrics["train/acc"], expected_acc)
-    assert model.train_metrics.update_count == 0 and not model.train_metrics.sums.any()  # reset for the next epoch
+    states = model.train_metrics.metric_state.values()
+    assert not model.train_metrics.update_called and not any(states)  # reset for the next epoch
