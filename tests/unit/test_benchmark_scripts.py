@@ -83,6 +83,44 @@ def test_network_epoch_benchmark_runs_every_variant(
         assert len(figures["samples_per_s"]) == 1 and figures["samples_per_s"][0] > 0
 
 
+def test_step_parts_times_each_piece_and_lightnings_dispatch(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    load_benchmark("step_parts", monkeypatch).main(["--calls", "30"])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:2] == ["| per step | us |", "|---|---:|"]
+    rows = dict(re.findall(r"^\| (.+?) \| (-?[0-9.]+) \|$", "\n".join(lines[2:]), re.M))
+    assert len(rows) == len(lines) - 2 == 16
+    # Every piece timed alone took some time (the per-callback rows are differences, so may be near zero).
+    assert all(float(us) > 0 for name, us in rows.items() if "per " not in name)
+    assert {name.split(" (")[-1] for name in rows if name.startswith("Lightning")} == {
+        "PassThroughProfiler)",
+        "NoProfiler)",
+        "NoProfiler, state_key built once)",
+    }
+
+
+def test_step_overhead_times_every_loop_in_this_process(
+    tmp_path: Path, tiny_source: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    step_overhead = load_benchmark("step_overhead", monkeypatch, source=tiny_source)
+    out = tmp_path / "step_overhead.json"
+    data = ["--data-dir", str(tmp_path / "data")]
+    with pytest.raises(SystemExit):  # the tiny training set has 8 batches
+        step_overhead.main([*data, "--steps", "9", "--warmup", "2"])
+    assert "the training set has 8 batches" in capsys.readouterr().err
+    step_overhead.main([*data, "--rounds", "2", "--steps", "5", "--warmup", "2", "--out", str(out)])
+    rows = re.findall(r"^\| ([a-z-]+) \| ([0-9.]+) \| ([0-9.]+) \| ([0-9.]+) \|$", capsys.readouterr().out, re.M)
+    assert [row[0] for row in rows] == list(step_overhead.VARIANTS)
+    report = json.loads(out.read_text())
+    for variant, times in report["ms_per_step"].items():
+        assert len(times) == 2 and all(t > 0 for t in times), variant
+        ratios = [t / floor for t, floor in zip(times, report["ms_per_step"]["floor"], strict=True)]
+        assert report["summary"][variant]["over_floor"] == pytest.approx(sum(ratios) / 2)
+    assert report["summary"]["floor"]["over_floor"] == 1.0
+    assert not step_overhead.StepTimer.TIMED  # every timing was taken by its run
+
+
 def test_startup_benchmark_reports_medians_of_its_probes(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
