@@ -37,6 +37,7 @@ from typing import Any, ClassVar
 
 import lightning.pytorch as pl
 import torch
+from step_parts import quiet
 from throughput import CONFIG, LEAN, REPO, NeuralNetwork, TensorBatches, learning_rate, machine, rotated
 from torch import nn
 
@@ -207,6 +208,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data-dir", type=Path, default=REPO / "data")
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
     args = parser.parse_args(argv)
+    quiet()
     if not 0 <= args.warmup < args.steps:
         parser.error(f"--warmup must be below --steps, got {args.warmup} and {args.steps}")
 

@@ -10,6 +10,7 @@ also sets and restores the LightningModule's ``_current_fx_name``.
 """
 
 import argparse
+import logging
 import time
 from collections.abc import Callable
 from types import SimpleNamespace
@@ -25,9 +26,11 @@ from torchmetrics.classification import MulticlassAccuracy
 from litfashion.callbacks import StopOnNonFiniteLoss
 from litfashion.callbacks.finite_loss import NO_BAD_STEP
 from litfashion.callbacks.model_checkpoint import ModelCheckpoint as CachedKeyCheckpoint
+from litfashion.data.in_memory import BatchedInMemoryImages, make_loader
 from litfashion.models import ImageClassifier
 from litfashion.models.running_metrics import LossAndAccuracy
 from litfashion.no_profiler import NoProfiler
+from litfashion.quiet import quiet_third_party
 
 HOOKS_PER_STEP = 6
 N_CALLBACKS = 10
@@ -77,6 +80,28 @@ def nan_check(read_each_loss: bool, loss: torch.Tensor) -> Callable[[], None]:
     return lambda: check.on_train_batch_end(trainer, None, loss, None, 0)
 
 
+def next_batch(images: torch.Tensor, targets: torch.Tensor) -> Callable[[], object]:
+    """The next batch of 64 from litfashion's in-memory DataLoader, in order, starting over at the end."""
+    loader = make_loader(BatchedInMemoryImages(images, targets), batch_size=64, shuffle=False)
+    batches = iter(loader)
+
+    def step() -> object:
+        nonlocal batches
+        try:
+            return next(batches)
+        except StopIteration:
+            batches = iter(loader)
+            return next(batches)
+
+    return step
+
+
+def quiet() -> None:
+    """litfashion's filters for third-party notices, and no "GPU available" lines from each Trainer built here."""
+    quiet_third_party()
+    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
+
+
 def rows(n: int) -> list[tuple[str, float]]:
     torch.set_num_threads(1)
     logits, target, loss = torch.randn(64, 10), torch.randint(0, 10, (64,)), torch.tensor(2.3)
@@ -116,6 +141,11 @@ def rows(n: int) -> list[tuple[str, float]]:
             microseconds(lambda: images.index_select(0, index), n),
         ),
         ("64 uint8 images in order: slices (views)", microseconds(lambda: images[6400:6464], n)),
+        (
+            "DataLoader: the next 64 in-memory images in order",
+            microseconds(next_batch(images, torch.zeros(len(images), dtype=torch.int64)), n),
+        ),
+        ("scaling 64 uint8 images: float().div_(255)", microseconds(lambda: images[6400:6464].float().div_(255), n)),
         ("NaN check: isfinite folded into a flag tensor", microseconds(nan_check(False, loss), n)),
         ("NaN check: math.isfinite(loss.item())", microseconds(nan_check(True, loss), n)),
         ("hook-name bookkeeping, one set: nn.Module.__setattr__", microseconds(bookkeeping(module), n)),
@@ -148,6 +178,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=3000, help="timed calls per row")
     args = parser.parse_args(argv)
+    quiet()
     print("| per step | us |\n|---|---:|")
     for name, us in rows(args.calls):
         print(f"| {name} | {us:.1f} |")
