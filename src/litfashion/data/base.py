@@ -88,7 +88,9 @@ class ImageDataModule(LightningDataModule):
             return self.scale(batch)
         images, targets = batch
         if self.train_augment is not None and self.trainer is not None and self.trainer.training:
-            images = self.train_augment(images)
+            # A copy: on the CPU an in-order batch is a view of the dataset, which an augmentation working in
+            # place would otherwise change for every later epoch.
+            images = self.train_augment(images.clone())
         if self.hparams.one_hot_targets and targets.ndim == 1:
             targets = F.one_hot(targets, self.num_classes).float()
         return self.scale(images), targets

@@ -47,7 +47,7 @@ class BatchedInMemoryImages(InMemoryImages):
         first, stop = indices[0], indices[-1] + 1
         if stop - first == len(indices) and list(indices) == list(range(first, stop)):
             # In order and contiguous (no shuffling, one process): views, no gather. Nothing downstream writes
-            # into a batch in place (`scale` makes a new float tensor).
+            # into them: `scale` makes a new float tensor, and a training augmentation gets a copy.
             return self.images[first:stop], self.targets[first:stop]
         index = torch.as_tensor(indices)
         # index_select, not images[index]: the same gather without advanced indexing's generic path (BENCHMARKS.md).

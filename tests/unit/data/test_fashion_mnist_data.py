@@ -2,6 +2,7 @@
 
 import gzip
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -146,8 +147,23 @@ def test_batched_and_per_sample_paths_give_the_same_numbers(shuffle: bool, tmp_p
         assert xf.dtype == torch.float32 and xf.shape[1:] == (1, 28, 28)
         assert torch.equal(xf, xs) and torch.equal(yf, ys)
     assert torch.equal(fast.train_set.images, held)  # in-order batches are views: scaling never writes into them
+    images, _ = next(iter(fast.train_dataloader()))
+    shares_memory = images.untyped_storage().data_ptr() == fast.train_set.images.untyped_storage().data_ptr()
+    assert shares_memory == (not shuffle)
     if shuffle:  # shuffling really happens, and differs between seeds
         assert not torch.equal(_batches(fast, seed=8)[0][1], fast_batches[0][1])
+
+
+def test_an_augmentation_working_in_place_leaves_the_dataset_as_it_was(tmp_path: Path, tiny_source: Path) -> None:
+    def black_out(images: torch.Tensor) -> torch.Tensor:
+        return images.zero_()
+
+    dm = _prepared(tmp_path, tiny_source, batch_size=32, shuffle=False, train_augment=black_out)
+    dm.trainer = SimpleNamespace(training=True)
+    held = dm.train_set.images.clone()
+    x, _ = _batches(dm)[0]
+    assert not x.any()  # the augmentation ran
+    assert torch.equal(dm.train_set.images, held)
 
 
 def test_scaling_matches_the_tutorials_to_tensor(tmp_path: Path, tiny_source: Path) -> None:
