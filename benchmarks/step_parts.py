@@ -168,6 +168,10 @@ def rows(n: int) -> list[tuple[str, float]]:
             per_callback(lambda i: ModelCheckpoint(monitor=f"metric_{i}"), passthrough, n),
         ),
         (
+            f"{dispatch}, per Lightning ModelCheckpoint (NoProfiler)",
+            per_callback(lambda i: ModelCheckpoint(monitor=f"metric_{i}"), no_profiler, n),
+        ),
+        (
             f"{dispatch}, per litfashion ModelCheckpoint (NoProfiler, state_key built once)",
             per_callback(lambda i: CachedKeyCheckpoint(monitor=f"metric_{i}"), no_profiler, n),
         ),

@@ -8,9 +8,9 @@ _NOTHING = nullcontext()
 
 
 class NoProfiler(PassThroughProfiler):
-    """Lightning enters ``trainer.profiler.profile(name)`` around every hook it calls, about seventy times a training
-    step with litfashion's callbacks. ``PassThroughProfiler`` builds a generator-based context manager each time,
-    a measurable share of a small model's step (BENCHMARKS.md); this returns one shared, reusable no-op context.
+    """Lightning enters ``trainer.profiler.profile(name)`` around every hook it calls, on every callback, at every
+    training step. ``PassThroughProfiler`` builds a generator-based context manager each time, a measurable share
+    of a small model's step (BENCHMARKS.md); this returns one shared, reusable no-op context.
     ``trainer.profiler: simple`` (or any other) replaces it as usual."""
 
     def profile(self, action_name: str) -> AbstractContextManager[None]:

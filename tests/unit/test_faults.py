@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from litfashion.callbacks.finite_loss import _is_finite
 from litfashion.cli import main
 from tests.helpers.commands import tutorial_on_cpu
 
@@ -31,6 +32,12 @@ def test_nan_loss_stops_naming_the_step_and_keeps_the_last_good_checkpoint(
     assert ckpt["global_step"] == 6
     assert all(torch.isfinite(t).all() for t in ckpt["state_dict"].values())
     assert not (workdir / last.parent / "interrupted.ckpt").exists()
+
+
+def test_a_loss_is_finite_only_if_every_element_is() -> None:
+    assert _is_finite(torch.tensor(2.3)) and _is_finite(torch.tensor([1.0, 2.0]))
+    for bad in (torch.tensor(float("nan")), torch.tensor(float("-inf")), torch.tensor([1.0, float("inf")])):
+        assert not _is_finite(bad), bad
 
 
 def test_unwritable_log_dir_fails_before_training(workdir: Path, capsys: pytest.CaptureFixture) -> None:
