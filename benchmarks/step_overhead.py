@@ -37,6 +37,7 @@ from typing import Any, ClassVar
 
 import lightning.pytorch as pl
 import torch
+from bare_lightning import Tutorial, bare_trainer
 from step_parts import quiet
 from throughput import CONFIG, LEAN, REPO, NeuralNetwork, TensorBatches, learning_rate, machine, rotated
 from torch import nn
@@ -75,34 +76,6 @@ class StepTimer(pl.Callback):
             StepTimer.TIMED.append((self.end - self.start) / self.steps * 1e3)
 
 
-class Tutorial(pl.LightningModule):
-    """The floor's model and loss; ``optimization`` is ``automatic``, ``manual`` or ``raw-optimizer``."""
-
-    def __init__(self, optimization: str) -> None:
-        super().__init__()
-        self.model, self.loss_fn = NeuralNetwork(), nn.CrossEntropyLoss()
-        self.optimization = optimization
-        self.automatic_optimization = optimization == "automatic"
-
-    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        X, y = batch
-        loss = self.loss_fn(self.model(X), y)
-        if self.optimization == "manual":
-            optimizer = self.optimizers()
-            optimizer.zero_grad()
-            self.manual_backward(loss)
-            optimizer.step()
-        elif self.optimization == "raw-optimizer":
-            optimizer = self.optimizers(use_pl_optimizer=False)
-            loss.backward()
-            optimizer.step()
-            optimizer.zero_grad()
-        return loss
-
-    def configure_optimizers(self) -> torch.optim.Optimizer:
-        return torch.optim.SGD(self.parameters(), lr=learning_rate)
-
-
 @contextlib.contextmanager
 def quietly_in(folder: str) -> Iterator[None]:
     """Run in ``folder`` with this process's output captured; shown only if the run fails."""
@@ -138,18 +111,7 @@ def time_floor(batches: TensorBatches, args: argparse.Namespace) -> float:
 
 def time_lightning(optimization: str, batches: TensorBatches, args: argparse.Namespace) -> float:
     torch.manual_seed(args.seed)
-    trainer = pl.Trainer(
-        max_epochs=1,
-        limit_train_batches=args.steps,
-        accelerator="cpu",
-        devices=1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        num_sanity_val_steps=0,
-        callbacks=[StepTimer(args.warmup)],
-    )
+    trainer = bare_trainer([StepTimer(args.warmup)], max_epochs=1, limit_train_batches=args.steps)
     with tempfile.TemporaryDirectory(prefix="step-overhead-") as folder, quietly_in(folder):
         trainer.fit(Tutorial(optimization), train_dataloaders=batches)
     return StepTimer.TIMED.pop()

@@ -17,6 +17,7 @@ from types import SimpleNamespace
 
 import lightning.pytorch as pl
 import torch
+from bare_lightning import bare_trainer
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.profilers import PassThroughProfiler, Profiler
 from lightning.pytorch.trainer import call
@@ -47,14 +48,8 @@ def microseconds(function: Callable[[], object], n: int) -> float:
 
 def hook_dispatch(callbacks: list[pl.Callback], profiler: Profiler) -> Callable[[], None]:
     """One step's six hook dispatches of a Trainer holding ``callbacks`` (none of which does anything)."""
-    trainer = pl.Trainer(
-        logger=False,
-        enable_checkpointing=any(isinstance(cb, ModelCheckpoint) for cb in callbacks),
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        callbacks=callbacks,
-        profiler=profiler,
-    )
+    checkpointing = any(isinstance(cb, ModelCheckpoint) for cb in callbacks)
+    trainer = bare_trainer(callbacks, enable_checkpointing=checkpointing, profiler=profiler)
     trainer.strategy.connect(pl.LightningModule())
 
     def step() -> None:

@@ -170,6 +170,7 @@ def run_raw(variant: str, data_dir: Path, epochs: int, limit: int | None, seed: 
 def run_lightning(data_dir: Path, epochs: int, limit: int | None, seed: int) -> dict[str, Any]:
     """The floor's model, loss, optimizer and batches, trained by a bare ``Trainer`` (automatic optimization)."""
     import lightning.pytorch as pl
+    from bare_lightning import Tutorial, bare_trainer
     from torchvision import datasets
 
     training_data = datasets.FashionMNIST(root=data_dir, train=True, download=False)
@@ -177,19 +178,6 @@ def run_lightning(data_dir: Path, epochs: int, limit: int | None, seed: int) -> 
     n_train = min(limit * batch_size, len(training_data)) if limit else len(training_data)
     train_batches = TensorBatches(training_data.data[:n_train], training_data.targets[:n_train])
     test_batches = TensorBatches(test_data.data, test_data.targets)
-
-    class Tutorial(pl.LightningModule):
-        def __init__(self) -> None:
-            super().__init__()
-            self.model = NeuralNetwork()
-            self.loss_fn = nn.CrossEntropyLoss()
-
-        def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
-            X, y = batch
-            return self.loss_fn(self.model(X), y)
-
-        def configure_optimizers(self) -> torch.optim.Optimizer:
-            return torch.optim.SGD(self.parameters(), lr=learning_rate)
 
     class Timer(pl.Callback):
         """Epoch start to the end of its last batch, as ``EpochTimer``; then the tutorial's ``test_loop``."""
@@ -216,17 +204,7 @@ def run_lightning(data_dir: Path, epochs: int, limit: int | None, seed: int) -> 
 
     torch.manual_seed(seed)
     module, timer = Tutorial(), Timer()
-    trainer = pl.Trainer(
-        max_epochs=epochs,
-        accelerator="cpu",
-        devices=1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        num_sanity_val_steps=0,
-        callbacks=[timer],
-    )
+    trainer = bare_trainer([timer], max_epochs=epochs)
     trainer.fit(module, train_dataloaders=train_batches)
     return {
         "epoch_s": timer.epoch_s,
