@@ -19,3 +19,7 @@ class ConfigError(LitFashionError, ValueError):
 
 class ImageDataError(LitFashionError):
     """An annotations CSV or an image that cannot be used: missing, malformed, outside its root, unknown label."""
+
+
+class WriteError(LitFashionError):
+    """A file could not be written (full disk, I/O error, no permission); the old file, if any, is intact."""
