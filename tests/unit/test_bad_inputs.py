@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from torchvision.io import encode_png
 
 from litfashion.cli import main
 from tests.helpers.paths import CONFIGS
+from tests.helpers.png_data import encode_png
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
@@ -42,7 +42,7 @@ class Unsafe:
 
 def png(value: int) -> bytes:
     image = torch.full((1, 8, 8), value, dtype=torch.uint8)
-    return encode_png(image).numpy().tobytes()
+    return encode_png(image)
 
 
 def checkpoint(**content: object) -> Callable[[Path], None]:

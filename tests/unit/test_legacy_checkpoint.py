@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from torchvision.io import read_image
 
 from litfashion.cli import main, make_cli
+from litfashion.data.image_decoding import decode_image_file
 from litfashion.models import MLP
 from litfashion.models.legacy_hparams import upgrade_hparams
 from tests.helpers.paths import CONFIGS
@@ -60,7 +60,7 @@ def old_network() -> MLP:
 def test_images(folder: Path) -> tuple[torch.Tensor, torch.Tensor]:
     with (folder / "test.csv").open() as f:
         rows = list(csv.DictReader(f))
-    images = torch.stack([read_image(str(folder / r["image"])).float() / 255 for r in rows])
+    images = torch.stack([decode_image_file(folder / r["image"]).float() / 255 for r in rows])
     return images, torch.tensor([int(r["label"][1:]) for r in rows])
 
 

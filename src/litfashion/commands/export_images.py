@@ -9,9 +9,9 @@ import csv
 from pathlib import Path
 
 import torch
+from PIL import Image
 from torch import Tensor
 from torchvision.datasets import FashionMNIST
-from torchvision.io import encode_png, write_file
 
 from litfashion.data import FashionMNISTDataModule
 from litfashion.errors import ConfigError
@@ -46,7 +46,7 @@ def write_split(out: Path, split: str, images: Tensor, targets: Tensor, labels: 
         writer.writerow(["image", "label"])
         for i, (image, target) in enumerate(zip(images, targets.tolist(), strict=True)):
             name = f"{split}/{i:06d}.png"
-            write_file(str(out / name), encode_png(image.unsqueeze(0)))
+            Image.fromarray(image.numpy()).save(out / name, format="PNG")
             writer.writerow([name, labels[target]])
 
 

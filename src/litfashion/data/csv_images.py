@@ -2,11 +2,10 @@
 
 A CSV names an image (relative to an image root) and a label per row. All CSVs are read and checked when the
 data module is built, so bad rows are reported before Lightning creates its log folder or runs a step.
-Images are decoded with ``torchvision.io.decode_image`` into ``uint8`` tensors, brought to one channel mode and
-size, and scaled to floats on the device, as for FashionMNIST.
+Images are decoded with PIL (``litfashion.data.image_decoding``) into ``uint8`` tensors, brought to one channel
+mode and size, and scaled to floats on the device, as for FashionMNIST.
 """
 
-import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -15,7 +14,6 @@ from typing import Any, Literal
 import torch
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
-from torchvision.io import ImageReadMode, decode_image
 from torchvision.transforms import v2
 
 from litfashion.data.base import ImageDataModule
@@ -26,13 +24,9 @@ from litfashion.data.csv_annotations import (
     read_annotations,
     read_image_folder,
 )
+from litfashion.data.image_decoding import ColorMode, ImageDecodeError, decode_image_file
 from litfashion.data.split import holdout_split
 from litfashion.errors import ConfigError, ImageDataError
-
-COLOR_MODES = {"grayscale": ImageReadMode.GRAY, "rgb": ImageReadMode.RGB}
-# The C++ function and source line torchvision puts before its reason ("decode_png, /__w/.../decode_png.cpp:79, "),
-# and its advice on formats it does not decode here.
-TORCHVISION_NOISE = re.compile(r"^[\w()]+, \S+\.cpp:\d+, | For avif and heic format.*$")
 
 
 class ImageFiles(Dataset):
@@ -47,7 +41,7 @@ class ImageFiles(Dataset):
         targets: Sequence[int] | None = None,
         transform: Callable[[Tensor], Tensor] | None = None,
         target_transform: Callable[[int], Any] | None = None,
-        mode: ImageReadMode = ImageReadMode.UNCHANGED,
+        mode: ColorMode = "unchanged",
     ) -> None:
         self.annotations = annotations
         self.targets = list(targets) if targets is not None else None
@@ -64,15 +58,12 @@ class ImageFiles(Dataset):
         """The image at ``index`` as ``uint8 [C, H, W]``; a file that cannot be decoded names itself and its row."""
         path = self.annotations.paths[index]
         try:
-            image = decode_image(str(path), mode=self.mode)
-        except (RuntimeError, OSError) as err:
+            return decode_image_file(path, self.mode)
+        except (ImageDecodeError, OSError) as err:
             line = self.annotations.lines[index]
             where = f"{self.annotations.source} line {line}" if line else self.annotations.source
-            reason = TORCHVISION_NOISE.sub("", " ".join(str(err).split()))
+            reason = " ".join(str(err).split())
             raise ImageDataError(f"{path} ({where}): cannot decode the image: {reason}") from None
-        if image.dtype != torch.uint8:  # 16-bit PNG
-            image = v2.functional.to_dtype(image, torch.uint8, scale=True)
-        return image
 
     def __getitem__(self, index: int) -> Any:
         image = self.decode(index)
@@ -172,7 +163,7 @@ class CSVImageDataset(ImageFiles):
         class_names: Sequence[str] | None = None,
         image_column: str = "image",
         label_column: str = "label",
-        mode: ImageReadMode = ImageReadMode.UNCHANGED,
+        mode: ColorMode = "unchanged",
     ) -> None:
         annotations = read_annotations(annotations_file, img_dir, image_column, label_column)
         labels = LabelIndex(class_names, annotations)
@@ -235,7 +226,7 @@ class CSVImageDataModule(ImageDataModule):
     ) -> None:
         super().__init__(train_transforms)
         self._check_settings()
-        self.mode = COLOR_MODES[color_mode]
+        self.mode: ColorMode = color_mode
 
         self.rows = self._read_all()
         self.labels = self._label_index(class_names)
