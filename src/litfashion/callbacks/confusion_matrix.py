@@ -15,9 +15,12 @@ class ConfusionMatrixLogger(Callback):
     torchmetrics confusion matrix and logs its figure as ``val/confusion_matrix`` once per epoch.
 
     Needs the model's ``class_names``. The matrix updates on every rank (it syncs at ``compute``); only rank zero
-    draws, with PIL (``litfashion.callbacks.drawing``). ``normalize: true`` shows each true class's row as
-    fractions; ``every_n_epochs`` draws only every n-th epoch while fitting. ``enabled: false`` leaves it out of
-    the run (the CLI drops it before the Trainer is built).
+    draws, with PIL (``litfashion.callbacks.drawing``).
+
+    Args:
+        enabled: ``false`` leaves the panel out of the run (the CLI drops it before the Trainer is built).
+        normalize: Show each true class's row as fractions instead of counts.
+        every_n_epochs: Draw only every n-th validation epoch while fitting.
     """
 
     def __init__(self, enabled: bool = True, normalize: bool = False, every_n_epochs: int = 1) -> None:

@@ -26,6 +26,7 @@ class EpochTimer(Callback):
     The epoch time runs from ``on_train_epoch_start`` to the end of the epoch's last training batch, so it
     leaves out the validation that Lightning runs inside the epoch: it is the time a plain ``train_loop`` takes.
     ``time/startup_s`` is the time from the process start to the start of the first training epoch (Linux only).
+    It takes no arguments.
     """
 
     def __init__(self) -> None:

@@ -32,6 +32,10 @@ class StopOnNonFiniteLoss(Callback):
     none waits in a collective that another skips. The step named is the first bad one however late it is found.
     Checkpoints saved every ``checkpoint.every_n_train_steps`` may still hold weights from within the last
     unchecked window.
+
+    Args:
+        check_every_n_steps: Read the folded flag every n training steps (GPU or several processes); default
+            ``trainer.log_every_n_steps``. A single CPU process reads every loss regardless.
     """
 
     def __init__(self, check_every_n_steps: int | None = None) -> None:

@@ -48,6 +48,9 @@ class CallbackGroup(Callback):
     profiler and ``state_key``, whether the callback overrides them or not; the per-run panels and checks do
     nothing at most of those calls. Grouped, they cost one dispatch per hook. Only stateless callbacks belong
     here (``is_stateless``): their checkpoint state would otherwise be filed under the group.
+
+    Args:
+        callbacks: The members, called in this order; the CLI builds the group from the stateless ones.
     """
 
     def __init__(self, callbacks: Iterable[Callback]) -> None:

@@ -59,7 +59,11 @@ class HparamsLogger(Callback):
     TensorBoard's HPARAMS tab reads each metric's latest value from the run's own scalars, so the table fills
     in live as ``val/acc_best`` etc. are logged, and stays right if a run is interrupted (no placeholder values
     are logged, unlike ``TensorBoardLogger.log_hyperparams(params, metrics)``).
-    ``enabled: false`` leaves it out of the run (the CLI drops it before the Trainer is built).
+
+    Args:
+        enabled: ``false`` leaves the table out of the run (the CLI drops it before the Trainer is built).
+        fit_metrics: Metrics shown beside the hyperparameters of a ``fit``.
+        test_metrics: Metrics shown beside the hyperparameters of a ``test``.
     """
 
     def __init__(

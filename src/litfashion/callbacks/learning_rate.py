@@ -9,9 +9,13 @@ from lightning.pytorch.callbacks import LearningRateMonitor
 class LearningRateLogger(LearningRateMonitor):
     """Logs ``lr-<Optimizer>`` each logging step (or epoch).
 
-    ``enabled: false`` leaves it out of the run (the CLI drops it before the Trainer is built).
-
     LearningRateMonitor raises without a logger; this one does nothing then, so ``trainer.logger: false`` works.
+
+    Args:
+        enabled: ``false`` leaves it out of the run (the CLI drops it before the Trainer is built).
+        logging_interval: ``step`` or ``epoch``; default: each scheduler's own interval.
+        log_momentum: Also log each optimizer's momentum (or Adam's beta1) as ``lr-<Optimizer>-momentum``.
+        log_weight_decay: Also log each optimizer's weight decay as ``lr-<Optimizer>-weight_decay``.
     """
 
     def __init__(

@@ -17,6 +17,12 @@ class MetricsProgressBar(RichProgressBar):
     every progress-bar metric (a ``.item()`` each, a device sync on a GPU) at every training step, which costs a
     small model a visible share of its step; this one does so only when a redraw is due and at an epoch's last
     batch, so the bar shows the same numbers a person can read. To hide it: ``trainer.enable_progress_bar: false``.
+
+    Args:
+        refresh_rate: Redraws per second.
+        leave: Keep each finished epoch's bar on the terminal instead of replacing it.
+        metrics_format: Format spec of the metric values (``.4f``: four decimals).
+        console_kwargs: Keyword arguments for the ``rich.console.Console`` the bar draws on.
     """
 
     def __init__(

@@ -9,7 +9,10 @@ from rich.table import Table
 class RunSummary(Callback):
     """Prints best ``val/acc``, the checkpoint paths, the log directory and the ``tensorboard`` command.
 
-    Rank zero only; ``enabled: false`` leaves it out of the run (the CLI drops it before the Trainer is built).
+    Rank zero only.
+
+    Args:
+        enabled: ``false`` leaves it out of the run (the CLI drops it before the Trainer is built).
     """
 
     def __init__(self, enabled: bool = True) -> None:

@@ -22,9 +22,14 @@ class SampleGridLogger(Callback):
     ``val/misclassified`` (up to ``max_samples`` wrong predictions, labelled) at each validation epoch end.
 
     Only rank zero collects and draws; collecting stops once ``max_samples`` mistakes are held, so later
-    validation batches cost nothing. ``train_batch``/``misclassified`` switch one off; ``every_n_epochs`` draws the
-    mistakes only every n-th epoch while fitting. ``enabled: false`` leaves it out of the run (the CLI drops it
-    before the Trainer is built).
+    validation batches cost nothing.
+
+    Args:
+        enabled: ``false`` leaves both grids out of the run (the CLI drops it before the Trainer is built).
+        train_batch: Log ``train/batch``, the first training batch as the model sees it.
+        misclassified: Log ``val/misclassified``, the labelled wrong predictions.
+        max_samples: Most images in each grid.
+        every_n_epochs: Draw the mistakes only every n-th validation epoch while fitting.
     """
 
     def __init__(

@@ -12,6 +12,10 @@ class BatchAugment(nn.Module):
     Fashion-MNIST garments are roughly left-right symmetric and centred, so a mirror image or one shifted by
     a pixel or two is still the same class. Shifted-in pixels are 0 (the black background), so run it on the
     raw images, before any normalization.
+
+    Args:
+        flip_p: Probability that a sample is mirrored left to right.
+        max_shift: Largest shift in pixels, drawn per sample and axis from ``-max_shift..max_shift``; 0 for none.
     """
 
     def __init__(self, flip_p: float = 0.5, max_shift: int = 2) -> None:

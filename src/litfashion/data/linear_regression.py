@@ -12,6 +12,15 @@ class LinearRegressionData(LightningDataModule):
 
     As in the walk-through, ``val_fraction`` of a random order is held out for validation, and training is
     full-batch (one batch per epoch) unless ``batch_size`` says otherwise.
+
+    Args:
+        num_points: Samples drawn in all, training and validation together.
+        val_fraction: Share of the samples held out for validation, in (0, 1).
+        true_a: The intercept the model should find.
+        true_b: The slope the model should find.
+        noise_std: Standard deviation of the Gaussian noise added to ``y``.
+        seed: Seed of the samples and of the held-out order (independent of ``seed_everything``).
+        batch_size: Samples per training batch; ``null`` trains full-batch, one step an epoch.
     """
 
     def __init__(

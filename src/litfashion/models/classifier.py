@@ -22,15 +22,27 @@ from litfashion.models.schedulers import build_scheduler
 class ImageClassifier(LightningModule):
     """Classifies images with ``net``; targets may be class indices or class probabilities (one-hot).
 
-    ``input_shape``, ``num_classes`` and ``class_names`` are linked from the data module by the CLI, so they
-    are typed once. ``net`` is injected from the YAML (``class_path: litfashion.models.CNN``, its ``init_args``
-    without the input shape and class count, which are passed here), and may start from ``init_weights``, a
-    local ``state_dict`` file (an earlier run's ``litfashion export``). ``channels_last`` stores convolution
-    weights and image batches as NHWC, the layout in which the CPU convolutions here ran faster (BENCHMARKS.md,
-    "Networks"). ``test_time_flip`` also scores each evaluated image's mirror image (validate, test, predict).
-    ``optimizer`` and ``scheduler`` are injected the same way (``class_path: torch.optim.SGD``
-    ...), so any optimizer or scheduler works without code; one that needs the run's length (``OneCycleLR``'s
-    ``total_steps``) gets the Trainer's count of optimizer steps.
+    The network, optimizer and scheduler are injected from the YAML by ``class_path``, so any of them works
+    without code; the data's shape and classes are linked from the data module by the CLI, so they are typed once.
+
+    Args:
+        input_shape: ``[channels, height, width]`` of the images; linked from the data module.
+        num_classes: Number of classes (logits); linked from the data module.
+        class_names: Class names in index order, written to predictions and checkpoints; linked from the data.
+        net: The network (``class_path: litfashion.models.CNN``, ...), its ``init_args`` without the input shape
+            and class count, which are passed here.
+        init_weights: A local ``state_dict`` file (an earlier run's ``litfashion export`` ``model_weights.pth``)
+            the network starts from, to fine-tune; loaded with ``weights_only=True``.
+        channels_last: Store convolution weights and image batches as NHWC, the layout in which the CPU
+            convolutions here ran faster (BENCHMARKS.md, "Networks").
+        test_time_flip: Also score each evaluated image's mirror image (validate, test, predict): twice the
+            evaluation cost.
+        label_smoothing: Cross-entropy label smoothing, in [0, 1).
+        optimizer: Any ``torch.optim`` optimizer by ``class_path`` (``torch.optim.SGD``, ...).
+        scheduler: Any learning-rate scheduler by ``class_path``; one that needs the run's length
+            (``OneCycleLR``'s ``total_steps``) gets the Trainer's count of optimizer steps.
+        scheduler_interval: Step the scheduler every ``epoch`` or every optimizer ``step``.
+        scheduler_monitor: Metric that ``ReduceLROnPlateau`` watches.
     """
 
     def __init__(

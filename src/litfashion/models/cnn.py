@@ -13,6 +13,14 @@ class CNN(nn.Module):
 
     The global pool makes the head independent of the image size, so the same network takes 28x28 FashionMNIST
     and, through the CSV data module, images at their own size and channel count.
+
+    Args:
+        input_shape: ``[channels, height, width]`` of the images; passed by ``ImageClassifier`` (linked from the
+            data).
+        num_classes: Output logits; passed by ``ImageClassifier``.
+        channels: Output channels of each stage, one stage each, with a 2x2 max-pool between stages.
+        blocks_per_stage: Conv -> BatchNorm -> ReLU blocks in each stage.
+        dropout: Dropout probability before the final linear layer, in [0, 1).
     """
 
     def __init__(

@@ -12,6 +12,9 @@ class LinearRegression(LightningModule):
 
     The walk-through's third method: ``loss.backward()`` then ``optimizer.step()``, which Lightning runs for
     us. ``a`` and ``b`` are logged at each validation (``params/a``, ``params/b``) and printed when the fit ends.
+
+    Args:
+        optimizer: Any ``torch.optim`` optimizer by ``class_path``; the walk-through's is ``torch.optim.SGD``.
     """
 
     def __init__(self, optimizer: OptimizerCallable = torch.optim.SGD) -> None:

@@ -12,12 +12,20 @@ class MLP(nn.Module):
     """Flatten [-> Dropout], then ``Linear [-> BatchNorm1d] -> activation [-> Dropout]`` per hidden width, then a
     ``Linear`` to the classes.
 
-    ``input_dropout`` drops pixels (the regulariser of the original dropout paper's MLPs); ``batch_norm`` puts a
-    ``BatchNorm1d`` after each hidden ``Linear``, which then has no bias (the norm's shift replaces it). With the
-    defaults it is exactly the tutorial's 784-512-512-10 ReLU network (same layers, same init, same
-    ``state_dict`` names). ``input_shape`` and ``num_classes`` come first because ``ImageClassifier`` passes them
-    (linked from the data), so a config names only the rest. Plain PyTorch: an exported ``state_dict`` loads
-    into it without Lightning.
+    With the defaults it is exactly the tutorial's 784-512-512-10 ReLU network (same layers, same init, same
+    ``state_dict`` names). Plain PyTorch: an exported ``state_dict`` loads into it without Lightning.
+
+    Args:
+        input_shape: Shape of one input, flattened to ``prod(input_shape)`` features; passed by ``ImageClassifier``
+            (linked from the data), so a config names only the rest.
+        num_classes: Output logits; passed by ``ImageClassifier``.
+        hidden_sizes: Width of each hidden ``Linear`` layer, in order.
+        activation: Name of a ``torch.nn`` activation module (``ReLU``, ``GELU``, ...) after each hidden layer.
+        dropout: Dropout probability after each hidden activation, in [0, 1).
+        input_dropout: Dropout probability on the flattened pixels (the regulariser of the original dropout
+            paper's MLPs), in [0, 1).
+        batch_norm: Put a ``BatchNorm1d`` after each hidden ``Linear``, which then has no bias (the norm's shift
+            replaces it).
     """
 
     def __init__(

@@ -24,10 +24,18 @@ class TorchvisionNet(nn.Module):
     """``torchvision.models.get_model(name, ...)`` in ``self.model``, with its first convolution taking the
     data's channels and its head giving ``num_classes`` logits.
 
-    ``weights`` (e.g. ``DEFAULT``) is torchvision's own: it loads from the torch hub cache, and downloads only
-    when the file is not there; with weights, a grayscale first convolution gets the RGB filters summed, so the
-    pretrained features still apply, and the head is new. ``model_kwargs`` go to the builder
-    (e.g. ``{dropout: 0.2}`` for an EfficientNet).
+    Args:
+        input_shape: ``[channels, height, width]`` of the images; the first convolution is adapted to the
+            channels. Passed by ``ImageClassifier`` (linked from the data).
+        num_classes: Logits of the new head; passed by ``ImageClassifier``.
+        name: A torchvision classification model (``resnet18``, ``efficientnet_b0``, ...; all of them:
+            ``torchvision.models.list_models(module=torchvision.models)``).
+        weights: torchvision's weights name (e.g. ``DEFAULT``), loaded from the torch hub cache and downloaded
+            only when not there; ``null`` starts from random weights and downloads nothing. With weights, a
+            grayscale first convolution gets the RGB filters summed, so the pretrained features still apply,
+            and the head is new.
+        model_kwargs: More keyword arguments for the model's builder (e.g. ``{dropout: 0.2}`` for an
+            EfficientNet).
     """
 
     def __init__(
