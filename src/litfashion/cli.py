@@ -223,6 +223,7 @@ EXTRA_COMMANDS: dict[str, str] = {
     "export": "litfashion.commands.export_model:main",
     "export-images": "litfashion.commands.export_images:main",
     "sweep": "litfashion.commands.sweep:main",
+    "serve": "litfashion.commands.serve:main",
 }
 
 

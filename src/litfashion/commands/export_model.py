@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
 from litfashion.checkpoints import load_checkpoint
 from litfashion.data.fashion_mnist import FASHION_MNIST_MEAN, FASHION_MNIST_STD
@@ -34,14 +35,10 @@ def net_of(hparams: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     return "litfashion.models.MLP", {}  # the default network, never named in hparams of a plain ImageClassifier()
 
 
-def main(argv: list[str]) -> None:
-    parser = argparse.ArgumentParser(prog="litfashion export", description=__doc__.splitlines()[0])
-    parser.add_argument("--ckpt_path", required=True, help="checkpoint written by `litfashion fit`")
-    parser.add_argument("--out", required=True, help="folder to write model_weights.pth, model.json, model.pt2")
-    args = parser.parse_args(argv)
-
-    where = f"checkpoint {args.ckpt_path}"
-    ckpt = load_checkpoint(args.ckpt_path)
+def trained_network(ckpt: dict[str, Any], path: str | Path) -> tuple[nn.Module, str, dict[str, Any]]:
+    """The network an ``ImageClassifier`` checkpoint trained, built and loaded, in eval mode; with its
+    ``class_path`` and ``init_args`` (without input shape and class count). ``litfashion serve`` loads it too."""
+    where = f"checkpoint {path}"
     hparams = ckpt.get("hyper_parameters") or {}
     weights = {k.removeprefix(NET_PREFIX): v for k, v in ckpt["state_dict"].items() if k.startswith(NET_PREFIX)}
     if "input_shape" not in hparams or not weights:
@@ -50,14 +47,25 @@ def main(argv: list[str]) -> None:
             f"not by litfashion.models.ImageClassifier (no {NET_PREFIX}* weights and input_shape to export)"
         )
     class_path, net_args = net_of(hparams)
-    input_shape, num_classes = list(hparams["input_shape"]), hparams["num_classes"]
     factory = net_factory({"class_path": class_path, "init_args": net_args})
-    net = build_net(factory, input_shape, num_classes, class_path)
+    net = build_net(factory, list(hparams["input_shape"]), hparams["num_classes"], class_path)
     try:
         net.load_state_dict(weights)
     except RuntimeError as err:
         raise CheckpointError(f"{where}: its weights do not fit {class_path}({net_args}): {err}") from None
-    net.eval()
+    return net.eval(), class_path, net_args
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="litfashion export", description=__doc__.splitlines()[0])
+    parser.add_argument("--ckpt_path", required=True, help="checkpoint written by `litfashion fit`")
+    parser.add_argument("--out", required=True, help="folder to write model_weights.pth, model.json, model.pt2")
+    args = parser.parse_args(argv)
+
+    ckpt = load_checkpoint(args.ckpt_path)
+    net, class_path, net_args = trained_network(ckpt, args.ckpt_path)
+    hparams = ckpt["hyper_parameters"]
+    input_shape, num_classes = list(hparams["input_shape"]), hparams["num_classes"]
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
