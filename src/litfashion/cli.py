@@ -2,6 +2,7 @@
 defaults; the up-front checks live in ``litfashion.preflight``."""
 
 import argparse
+import errno
 import importlib
 import sys
 from collections.abc import Sequence
@@ -12,9 +13,12 @@ from lightning.pytorch import Callback, LightningDataModule, LightningModule, Tr
 from lightning.pytorch.callbacks import BasePredictionWriter, Checkpoint, EarlyStopping, ProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.plugins.io import CheckpointIO
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from lightning.pytorch.utilities.rank_zero import rank_zero_info
 
 from litfashion import error_report, preflight
+from litfashion.atomic import describe
 from litfashion.callbacks import (
     CheckpointOnInterrupt,
     ConfusionMatrixLogger,
@@ -29,6 +33,7 @@ from litfashion.callbacks import (
 from litfashion.callbacks.group import CallbackGroup, is_stateless
 from litfashion.callbacks.model_checkpoint import ModelCheckpoint
 from litfashion.callbacks.progress_bar import MetricsProgressBar
+from litfashion.checkpoint_io import AtomicCheckpointIO
 from litfashion.errors import LitFashionError
 from litfashion.models.legacy_hparams import upgrade_hparams
 from litfashion.no_profiler import NoProfiler
@@ -79,8 +84,15 @@ FOUND_BY_TYPE = (Checkpoint, EarlyStopping, ProgressBar, BasePredictionWriter)
 class LitFashionCLI(LightningCLI):
     """Links what the data defines (input shape, classes) into the model; runs ``litfashion.preflight``."""
 
-    def __init__(self, *args: Any, only_subcommand: str | None = None, **kwargs: Any) -> None:
+    # The CLI running in this process, for the error line of a write that fails mid-run (main() names its folder).
+    current: "LitFashionCLI | None" = None
+
+    def __init__(
+        self, *args: Any, only_subcommand: str | None = None, command: Sequence[str] = (), **kwargs: Any
+    ) -> None:
         self._only_subcommand = only_subcommand
+        self._command = list(command)
+        LitFashionCLI.current = self
         super().__init__(*args, **kwargs)
 
     def subcommands(self) -> dict[str, set[str]]:  # type: ignore[override]
@@ -163,6 +175,9 @@ class LitFashionCLI(LightningCLI):
         trainer_config = {**(self._section(self.config_init).get("trainer") or {}), **kwargs}
         if trainer_config.get("profiler") is None:
             trainer_config["profiler"] = NoProfiler()
+        plugins = _as_list(trainer_config.get("plugins"))
+        if not any(isinstance(plugin, CheckpointIO) for plugin in plugins):
+            trainer_config["plugins"] = [*plugins, AtomicCheckpointIO()]
         # Private: the public instantiate_trainer attaches every configured callback; this takes the list.
         return self._instantiate_trainer(trainer_config, self._active_callbacks(trainer_config))
 
@@ -190,6 +205,9 @@ class LitFashionCLI(LightningCLI):
         keys = [key for key in self._parser(self.subcommand).callback_keys if key not in skipped]
         callbacks = [self._section(self.config_init)[key] for key in keys]
         active = [callback for callback in callbacks if getattr(callback, "enabled", True) is not False]
+        for callback in active:
+            if isinstance(callback, CheckpointOnInterrupt):
+                callback.command = self._command
         grouped = [cb for cb in active if is_stateless(cb) and not isinstance(cb, FOUND_BY_TYPE)]
         if len(grouped) < 2:
             return active
@@ -211,12 +229,17 @@ def _graph_only_when_fitting(config: Namespace) -> None:
             logger.init_args.log_graph = False
 
 
-def _as_list(callbacks: Callback | list[Callback] | None) -> list[Callback]:
-    """``trainer.callbacks`` as a list: one callback may be given alone."""
-    if callbacks is None:
+def _as_list(items: Any) -> list[Any]:
+    """``trainer.callbacks`` or ``trainer.plugins`` as a list: one may be given alone."""
+    if items is None:
         return []
-    return callbacks if isinstance(callbacks, list) else [callbacks]
+    return items if isinstance(items, list) else [items]
 
+
+# A run stopped by SIGTERM exits as a process killed by it would (128 + 15), after writing its checkpoint.
+SIGTERM_EXIT_STATUS = 143
+# A write that failed for want of space or a working disk: the machine's trouble, not a bug.
+WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO}
 
 # Commands beside LightningCLI's fit/validate/test/predict: name -> "module:function(argv)".
 EXTRA_COMMANDS: dict[str, str] = {
@@ -243,6 +266,7 @@ def make_cli(args: Sequence[str] | None = None, run: bool = True) -> LitFashionC
         args=args,
         run=run,
         only_subcommand=argv[0] if run and argv else None,
+        command=argv,
     )
 
 
@@ -259,6 +283,13 @@ def main(args: Sequence[str] | None = None) -> None:
         return
     try:
         make_cli(args)
+    except SIGTERMException:
+        raise SystemExit(SIGTERM_EXIT_STATUS) from None
+    except OSError as err:
+        if err.errno not in WRITE_ERRNOS:
+            raise
+        print(f"litfashion: error: cannot write {_failed_path(err)}: {describe(err)}", file=sys.stderr)
+        raise SystemExit(2) from None
     except Exception as err:
         line = error_report.one_line(err, argv)
         if line is None:
@@ -267,3 +298,11 @@ def main(args: Sequence[str] | None = None) -> None:
         if isinstance(err, argparse.ArgumentError):
             print(error_report.help_hint(argv), file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def _failed_path(err: OSError) -> str:
+    """The file a write failed on; a writer thread's error (TensorBoard's events) names none: the run's folder."""
+    if err.filename:
+        return str(err.filename)
+    log_dir = getattr(getattr(LitFashionCLI.current, "trainer", None), "log_dir", None)
+    return f"a file in {log_dir}" if log_dir else "a file"

@@ -14,7 +14,7 @@ from torch import nn
 from litfashion.checkpoints import check_state_dict_fits, checkpoint_class, load_checkpoint
 from litfashion.errors import CheckpointError, ConfigError
 from litfashion.models.schedulers import build_scheduler
-from litfashion.run_dirs import check_writable, newest_last_checkpoint, version_of
+from litfashion.run_dirs import check_writable, newest_checkpoint, newest_run_checkpoint, version_of
 
 # Names Lightning itself resolves for `fit --ckpt_path`.
 SPECIAL_CKPT_PATHS = {"last", "best", "hpc"}
@@ -39,7 +39,8 @@ def _logger_args(logger: Any) -> Namespace:
 
 
 def resolve_last_checkpoint(config: Namespace) -> Path | None:
-    """``fit --ckpt_path last``: the newest ``last.ckpt`` of any earlier version, continued in that version.
+    """``fit --ckpt_path last``: the newest ``last.ckpt`` or ``interrupted.ckpt`` of any earlier version, continued
+    in that version.
 
     Each run logs to a new ``version_N``, where Lightning's own lookup of ``last`` finds nothing; so look in
     ``checkpoint.dirpath`` if set, else under the first logger's ``save_dir/name``. When found, ``config.ckpt_path``
@@ -47,13 +48,14 @@ def resolve_last_checkpoint(config: Namespace) -> Path | None:
     Without one, ``last`` is left for Lightning, which warns and trains from scratch.
     """
     dirpath = (config.get("checkpoint") or Namespace()).get("dirpath")
+    interrupted = (config.get("interrupt_checkpoint") or Namespace()).get("filename") or "interrupted.ckpt"
+    names = ["last.ckpt", interrupted]
     loggers = _loggers(config)
     if dirpath:
-        found = Path(dirpath) / "last.ckpt"
-        last = found if found.is_file() else None
+        last = newest_checkpoint([Path(dirpath)], names)
     elif loggers and isinstance(loggers[0], Namespace) and "version" in _logger_args(loggers[0]):
         args = _logger_args(loggers[0])
-        last = newest_last_checkpoint(Path(args.get("save_dir") or ".") / (args.get("name") or ""))
+        last = newest_run_checkpoint(Path(args.get("save_dir") or ".") / (args.get("name") or ""), names)
         if last is not None:
             args.version = version_of(last)
     else:

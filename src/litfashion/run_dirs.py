@@ -1,16 +1,23 @@
-"""The run's directories: finding the newest ``last.ckpt`` to resume, and checking logs can be written."""
+"""The run's directories: finding the newest checkpoint to resume, and checking logs can be written."""
 
 import os
 import re
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from litfashion.errors import ConfigError
 
 
-def newest_last_checkpoint(runs_dir: str | Path) -> Path | None:
-    """The most recently written ``version_*/checkpoints/last.ckpt`` under a logger's ``save_dir/name``."""
-    found = [p for p in Path(runs_dir).glob("*/checkpoints/last.ckpt") if p.is_file()]
+def newest_checkpoint(folders: Iterable[Path], names: Sequence[str]) -> Path | None:
+    """The most recently written of the checkpoints called ``names`` in ``folders``: ``last.ckpt`` (each epoch's
+    end) or ``interrupted.ckpt`` (a Ctrl-C or SIGTERM since)."""
+    found = [folder / name for folder in folders for name in names if (folder / name).is_file()]
     return max(found, key=lambda p: p.stat().st_mtime_ns, default=None)
+
+
+def newest_run_checkpoint(runs_dir: str | Path, names: Sequence[str]) -> Path | None:
+    """``newest_checkpoint`` over every ``version_*/checkpoints/`` under a logger's ``save_dir/name``."""
+    return newest_checkpoint(Path(runs_dir).glob("*/checkpoints"), names)
 
 
 def version_of(checkpoint: Path) -> int | str:

@@ -68,6 +68,7 @@ class ImageDataModule(LightningDataModule):
             shuffle=settings.shuffle and train,
             num_workers=0 if isinstance(dataset, BatchedInMemoryImages) else settings.num_workers,
             pin_memory=settings.pin_memory,
+            resumable=train,
         )
 
     def train_dataloader(self) -> DataLoader:

@@ -13,6 +13,8 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
+from litfashion.data.resumable import ResumableLoader
+
 
 class InMemoryImages(Dataset):
     """Per-sample path: one ``(image, label)`` at a time, through an optional transform (augmentations).
@@ -66,10 +68,13 @@ def make_loader(
     num_workers: int = 0,
     pin_memory: bool = False,
     drop_last: bool = False,
+    resumable: bool = False,
 ) -> DataLoader:
-    """A DataLoader with the collate that fits the dataset; workers persist across epochs."""
+    """A DataLoader with the collate that fits the dataset; workers persist across epochs. ``resumable``: one
+    whose position in the epoch goes into checkpoints (the training loader's)."""
     collate = keep_batch if isinstance(dataset, BatchedInMemoryImages) else None
-    return DataLoader(
+    loader = ResumableLoader if resumable else DataLoader
+    return loader(
         dataset,
         batch_size=batch_size,
         shuffle=shuffle,

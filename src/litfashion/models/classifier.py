@@ -18,6 +18,9 @@ from litfashion.models.net_callable import NetCallable, build_net, net_factory, 
 from litfashion.models.running_metrics import LossAndAccuracy
 from litfashion.models.schedulers import build_scheduler
 
+# Where a checkpoint keeps the running epoch's training metric states (mid-epoch checkpoints).
+TRAIN_METRICS_KEY = "litfashion_train_metrics"
+
 
 class ImageClassifier(LightningModule):
     """Classifies images with ``net``; targets may be class indices or class probabilities (one-hot).
@@ -157,6 +160,15 @@ class ImageClassifier(LightningModule):
             self.log("train/loss_epoch", loss, sync_dist=True)
             self.log("train/acc", accuracy, sync_dist=True)
         self.train_metrics.reset()
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """The epoch's training loss and accuracy so far, so an epoch resumed mid-way reports all its batches."""
+        checkpoint[TRAIN_METRICS_KEY] = {name: state.clone() for name, state in self.train_metrics.metric_state.items()}
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        for name, state in (checkpoint.get(TRAIN_METRICS_KEY) or {}).items():
+            if name in self.train_metrics.metric_state:
+                setattr(self.train_metrics, name, state.to(getattr(self.train_metrics, name).device))
 
     def on_train_start(self) -> None:
         if self.trainer.ckpt_path is None:

@@ -1,0 +1,26 @@
+"""Test-only callbacks that signal their own process at a chosen step: a crash or a preemption at a known point."""
+
+import os
+import signal
+from typing import Any
+
+from lightning.pytorch import Callback, LightningModule, Trainer
+
+
+class SignalAtStep(Callback):
+    """Sends ``signal`` (a name: ``SIGTERM``, ``SIGKILL``) to this process when training reaches ``step``."""
+
+    def __init__(self, step: int, signal: str = "SIGTERM", during: str = "train") -> None:
+        self.step = step
+        self.signum = getattr(__import__("signal"), signal)
+        self.during = during
+
+    def on_train_batch_start(self, trainer: Trainer, pl_module: LightningModule, batch: Any, batch_idx: int) -> None:
+        if self.during == "train" and trainer.global_step == self.step:
+            os.kill(os.getpid(), self.signum)
+
+    def on_validation_batch_start(
+        self, trainer: Trainer, pl_module: LightningModule, batch: Any, batch_idx: int, dataloader_idx: int = 0
+    ) -> None:
+        if self.during == "validation" and trainer.global_step == self.step and batch_idx == 0:
+            os.kill(os.getpid(), self.signum)
