@@ -33,6 +33,7 @@ from litfashion.callbacks import (
 from litfashion.callbacks.group import CallbackGroup, is_stateless
 from litfashion.callbacks.model_checkpoint import ModelCheckpoint
 from litfashion.callbacks.progress_bar import MetricsProgressBar
+from litfashion.callbacks.save_config import AtomicSaveConfig
 from litfashion.checkpoint_io import AtomicCheckpointIO
 from litfashion.errors import LitFashionError
 from litfashion.models.legacy_hparams import upgrade_hparams
@@ -260,6 +261,7 @@ def make_cli(args: Sequence[str] | None = None, run: bool = True) -> LitFashionC
         subclass_mode_model=True,
         subclass_mode_data=True,
         trainer_defaults=TRAINER_DEFAULTS,
+        save_config_callback=AtomicSaveConfig,
         # exit_on_error=False: a parse error reaches main() as an ArgumentError, reported in one line, instead of
         # jsonargparse printing the whole usage.
         parser_kwargs={"allow_abbrev": False, "prog": "litfashion", "exit_on_error": False},

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from litfashion.atomic import atomic_open, atomic_write_text
 from litfashion.checkpoints import load_checkpoint
 from litfashion.data.fashion_mnist import FASHION_MNIST_MEAN, FASHION_MNIST_STD
 from litfashion.errors import CheckpointError
@@ -69,7 +70,8 @@ def main(argv: list[str]) -> None:
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    torch.save(net.state_dict(), out / "model_weights.pth")
+    with atomic_open(out / "model_weights.pth", what="export") as handle:
+        torch.save(net.state_dict(), handle)
     data = ckpt.get("datamodule_hyper_parameters") or {}
     meta = {
         "class_path": class_path,
@@ -79,9 +81,10 @@ def main(argv: list[str]) -> None:
         "input_scaling": "uint8 / 255"
         + (f", then (x - {FASHION_MNIST_MEAN}) / {FASHION_MNIST_STD}" if data.get("normalize") else ""),
     }
-    (out / "model.json").write_text(json.dumps(meta, indent=2) + "\n")
+    atomic_write_text(out / "model.json", json.dumps(meta, indent=2) + "\n", what="export")
     example = torch.zeros(2, *input_shape)
     batch = torch.export.Dim("batch", min=1)
     program = torch.export.export(net, (example,), dynamic_shapes=({0: batch},))
-    torch.export.save(program, out / "model.pt2")
+    with atomic_open(out / "model.pt2", what="export") as handle:
+        torch.export.save(program, handle)
     print(f"Exported {args.ckpt_path} to {out}: model_weights.pth, model.json, model.pt2")
