@@ -30,32 +30,65 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@contextmanager
-def postgres_server(bin_dir: Path) -> Iterator[str]:
-    """Runs initdb and pg_ctl in a temporary folder and yields the server's SQLAlchemy URL; stopped at the end.
+class PostgresServer:
+    """One server in its own folder; ``stop`` and ``start`` it again (same port, same data) to test a lost server.
 
     PostgreSQL refuses to run as root: as root, the server runs as the ``postgres`` user (``runuser``), in a
     folder under /tmp that it owns.
     """
-    as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    folder = Path(tempfile.mkdtemp(prefix="litfashion-pg-"))
-    data = folder / "data"
-    if as_postgres:
-        shutil.chown(folder, "postgres", "postgres")
-    port = free_port()
 
-    def run(*args: str) -> None:
-        done = subprocess.run([*as_postgres, *args], capture_output=True, text=True, timeout=120)
+    def __init__(self, bin_dir: Path, folder: Path) -> None:
+        self.bin_dir = bin_dir
+        self.folder = folder
+        self.data = folder / "data"
+        self.port = free_port()
+        self.as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def run(self, *args: str) -> None:
+        done = subprocess.run([*self.as_postgres, *args], capture_output=True, text=True, timeout=120)
         if done.returncode != 0:
             raise RuntimeError(f"{' '.join(args)} failed ({done.returncode}):\n{done.stdout}{done.stderr}")
 
+    def init(self) -> None:
+        if self.as_postgres:
+            shutil.chown(self.folder, "postgres", "postgres")
+        self.run(str(self.bin_dir / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "--no-sync")
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+        log = str(self.folder / "server.log")
+        self.run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-o", options, "-l", log, "-w", "start")
+
+    def stop(self) -> None:
+        """A fast shutdown: open connections are cut, as when the server's machine goes down."""
+        self.run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def running(self) -> bool:
+        done = subprocess.run(
+            [*self.as_postgres, str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "status"], capture_output=True
+        )
+        return done.returncode == 0
+
+
+@contextmanager
+def postgres_cluster(bin_dir: Path) -> Iterator[PostgresServer]:
+    """A running server in a temporary folder; stopped and removed at the end."""
+    server = PostgresServer(bin_dir, Path(tempfile.mkdtemp(prefix="litfashion-pg-")))
     try:
-        run(str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "--no-sync")
-        options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
-        run(str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(folder / "server.log"), "-w", "start")
+        server.init()
+        server.start()
         try:
-            yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+            yield server
         finally:
-            run(str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop")
+            if server.running():
+                server.stop()
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(server.folder, ignore_errors=True)
+
+
+@contextmanager
+def postgres_server(bin_dir: Path) -> Iterator[str]:
+    """Runs initdb and pg_ctl in a temporary folder and yields the server's SQLAlchemy URL; stopped at the end."""
+    with postgres_cluster(bin_dir) as server:
+        yield server.url

@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 from litfashion.cli import main
+from litfashion.errors import ConfigError
 from litfashion.sweep.config import parse_sweep_args
 from litfashion.sweep.space import grid_size, short_names
 from litfashion.sweep.space_check import check_space
@@ -17,10 +18,10 @@ MLP = CONFIGS / "sweeps" / "fashion_mnist_mlp.yaml"
 LR = "model.init_args.optimizer.init_args.lr"
 
 
-def test_the_tiny_sweep_parses_with_its_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(CONFIGS.parent)
+def test_the_tiny_sweep_parses_with_its_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # not the checkout: the YAML's paths are relative to its own folder
     settings = parse_sweep_args(["--config", str(TINY)])
-    assert settings.fit_configs == ["configs/fashion_mnist.yaml"]
+    assert settings.fit_configs == [str((CONFIGS / "fashion_mnist.yaml").resolve())]
     assert (settings.metric, settings.direction, settings.n_trials, settings.workers) == ("val/acc", "maximize", 4, 1)
     assert (settings.sampler.type, settings.sampler.seed) == ("grid", 0)
     assert (settings.pruner.type, settings.pruner.n_startup_trials) == ("median", 1)
@@ -30,11 +31,11 @@ def test_the_tiny_sweep_parses_with_its_defaults(monkeypatch: pytest.MonkeyPatch
     assert settings.source == str(TINY)
 
 
-def test_the_shipped_mlp_sweep_parses(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(CONFIGS.parent)
+def test_the_shipped_mlp_sweep_parses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "argv", ["litfashion"])  # not pytest's arguments, which LightningCLI warns about
     settings = parse_sweep_args(["--config", str(MLP)])
-    assert settings.fit_configs == ["configs/fashion_mnist_best.yaml"]
+    assert settings.fit_configs == [str((CONFIGS / "fashion_mnist_best.yaml").resolve())]
     assert (settings.sampler.type, settings.pruner.type) == ("tpe", "median")
     assert set(short_names(list(settings.space)).values()) == {
         "max_lr",
@@ -53,6 +54,35 @@ def test_command_line_flags_override_the_yaml(monkeypatch: pytest.MonkeyPatch) -
     )
     assert (settings.n_trials, settings.workers, settings.storage, settings.study_name) == (3, 2, "x.journal", "s2")
     assert settings.sweep_dir == "sweeps/s2"
+
+
+def test_paths_are_relative_to_the_yaml_that_names_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The YAML's paths resolve under its folder, wherever the command starts; the command line's stay relative
+    to the working folder."""
+    folder = tmp_path / "project" / "sweeps"
+    folder.mkdir(parents=True)
+    (folder / "fit.yaml").write_text("{}\n")
+    (tmp_path / "work").mkdir()
+    (tmp_path / "work" / "extra.yaml").write_text("{}\n")
+    (folder / "url.txt").write_text("  sqlite:///here.db\n")
+    space = {LR: {"type": "float", "low": 0.1, "high": 0.2}}
+    fields = {"fit_configs": ["fit.yaml"], "space": space, "sweep_dir": "../runs", "storage": "db/study.journal"}
+    (folder / "s.yaml").write_text(yaml.safe_dump(fields))
+    monkeypatch.chdir(tmp_path / "work")
+    settings = parse_sweep_args(["--config", str(folder / "s.yaml"), "--fit_configs+=extra.yaml"])
+    assert settings.fit_configs == [str(folder / "fit.yaml"), "extra.yaml"]
+    assert settings.sweep_dir == str(tmp_path / "project" / "runs")
+    assert settings.storage == str(folder / "db" / "study.journal")
+    (folder / "s.yaml").write_text(yaml.safe_dump({**fields, "storage": "sqlite:///s.db"}))
+    assert parse_sweep_args(["--config", str(folder / "s.yaml")]).storage == f"sqlite:///{folder / 's.db'}"
+    flags = ["--config", str(folder / "s.yaml"), "--sweep_dir", "out", "--storage", "null", "--storage_file", "u.txt"]
+    with pytest.raises(ConfigError, match=r"storage_file u.txt: cannot read: no such file or directory \(ENOENT\)"):
+        parse_sweep_args(flags)
+    (tmp_path / "work" / "u.txt").write_text("work.journal")
+    on_the_command_line = parse_sweep_args(flags)
+    assert (on_the_command_line.sweep_dir, on_the_command_line.storage) == ("out", "work.journal")
+    (folder / "s.yaml").write_text(yaml.safe_dump({**fields, "storage": None, "storage_file": "url.txt"}))
+    assert parse_sweep_args(["--config", str(folder / "s.yaml")]).storage == "sqlite:///here.db"  # the file's text
 
 
 def test_grid_size_and_short_names() -> None:

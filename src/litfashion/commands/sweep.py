@@ -1,19 +1,19 @@
 """``litfashion sweep --config configs/sweeps/NAME.yaml``: hyperparameter search with Optuna (docs/sweeps.md).
 
 Everything is checked (the sweep YAML, and the search space against the fit CLI's parser) before the sweep
-folder or the study is written; then the workers run, and the results are reported even after Ctrl-C.
+folder or the study is written; then the workers run, and the results are reported even after Ctrl-C or SIGTERM.
 """
 
 import sys
 
 from litfashion.quiet import quiet_third_party
 from litfashion.sweep.config import parse_sweep_args
+from litfashion.sweep.interrupt import stop_signal_of
 from litfashion.sweep.processes import run_workers
 from litfashion.sweep.report import write_report
 from litfashion.sweep.space_check import check_space
-from litfashion.sweep.storage import open_storage, storage_kind
+from litfashion.sweep.storage import StorageError, open_storage, storage_errors, storage_kind
 from litfashion.sweep.study import open_study
-from litfashion.sweep.worker import INTERRUPTED
 
 
 def main(argv: list[str]) -> None:
@@ -22,10 +22,17 @@ def main(argv: list[str]) -> None:
     storage_kind(settings.storage)
     check_space(settings)
     handle = open_storage(settings)
-    open_study(settings, handle)
+    with storage_errors(handle, settings.storage):
+        open_study(settings, handle)
     status = run_workers(settings)
-    write_report(open_study(settings, handle), settings)
-    if status == INTERRUPTED:
+    try:
+        with storage_errors(handle, settings.storage):
+            write_report(open_study(settings, handle), settings)
+    except StorageError:
+        if status:  # a worker has said why already, in one line
+            raise SystemExit(status) from None
+        raise
+    if stop_signal_of(status) is not None:
         print("litfashion sweep: interrupted; run the same command again to continue the study", file=sys.stderr)
     if status:
         raise SystemExit(status)

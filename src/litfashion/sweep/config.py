@@ -1,12 +1,15 @@
 """The sweep YAML: what to search, how, and where the study and its runs live; parsed like every config."""
 
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import yaml
 from jsonargparse import ActionConfigFile, ArgumentParser
 
+from litfashion.atomic import describe
 from litfashion.errors import ConfigError
 
 
@@ -65,10 +68,17 @@ class SweepConfig:
     workers: int = 1
     sampler: Sampler = field(default_factory=Sampler)
     pruner: Pruner = field(default_factory=Pruner)
-    storage: str | None = None
+    storage: str | None = field(default=None, repr=False)  # a server URL may hold a password
+    storage_file: str | None = None
     study_name: str | None = None
     sweep_dir: str | None = None
     source: str = "the command line"  # the sweep YAML, named in errors
+
+
+STORAGE_ENV = "LITFASHION_SWEEP_STORAGE"
+# Keys that name files or folders: relative to the sweep YAML that sets them, or to the working folder when
+# given on the command line.
+PATH_KEYS = ("fit_configs", "storage", "storage_file", "sweep_dir")
 
 
 def sweep_parser() -> ArgumentParser:
@@ -93,12 +103,76 @@ def parse_sweep_args(argv: list[str]) -> SweepConfig:
     namespace.pop("config", None)
     settings = SweepConfig(**vars(parser.instantiate(namespace)))
     settings.source = source
+    resolve_paths(settings, argv)
+    settings.storage = storage_url(settings)
     if settings.study_name is None:
         settings.study_name = Path(source).stem if source != "the command line" else "sweep"
     if settings.sweep_dir is None:
         settings.sweep_dir = str(Path("sweeps") / settings.study_name)
     check_settings(settings)
     return settings
+
+
+def path_origins(argv: list[str]) -> dict[str, tuple[Path, int]]:
+    """For each key of ``PATH_KEYS`` set last by a sweep YAML (not by a later flag): that YAML's folder, and for
+    ``fit_configs`` how many of the entries it gave (entries appended later with ``--fit_configs+=`` are not)."""
+    origins: dict[str, tuple[Path, int]] = {}
+    for i, arg in enumerate(argv):
+        flag, has_value, value = arg.partition("=")
+        if flag in ("-c", "--config"):
+            file = value if has_value else (argv[i + 1] if i + 1 < len(argv) else "")
+            try:
+                content = yaml.safe_load(Path(file).read_text()) if Path(file).is_file() else None
+            except (OSError, yaml.YAMLError):
+                content = None
+            for key in PATH_KEYS if isinstance(content, dict) else ():
+                if key in content:
+                    count = len(content[key]) if key == "fit_configs" and isinstance(content[key], list) else 1
+                    origins[key] = (Path(file).absolute().parent, count)
+        elif flag.startswith("--") and flag[2:] in PATH_KEYS:
+            origins.pop(flag[2:], None)
+    return origins
+
+
+def resolve_paths(settings: SweepConfig, argv: list[str]) -> None:
+    """Paths from a sweep YAML as absolute paths under its folder, wherever the command starts; those from the
+    command line stay relative to the working folder."""
+
+    def under(folder: Path, path: str) -> str:
+        return path if Path(path).is_absolute() else str((folder / path).resolve())
+
+    for key, (folder, count) in path_origins(argv).items():
+        value = getattr(settings, key)
+        if value is None:
+            continue
+        if key == "fit_configs":
+            settings.fit_configs = [under(folder, p) for p in value[:count]] + value[count:]
+        elif key == "storage" and value.startswith("sqlite:///"):
+            settings.storage = "sqlite:///" + under(folder, value.removeprefix("sqlite:///"))
+        elif key != "storage" or "://" not in value:
+            setattr(settings, key, under(folder, value))
+
+
+def storage_url(settings: SweepConfig) -> str | None:
+    """``storage``, else the content of ``storage_file``, else ``$LITFASHION_SWEEP_STORAGE``: a server's password
+    need not be on the command line (where every user of the machine can read it) or in the YAML."""
+    if settings.storage is not None and settings.storage_file is not None:
+        raise ConfigError(
+            f"{settings.source}: storage and storage_file are both set: give one (--storage null drops the YAML's)"
+        )
+    if settings.storage_file is not None:
+        try:
+            url = Path(settings.storage_file).read_text().strip()
+        except (OSError, UnicodeDecodeError) as err:
+            cause = describe(err) if isinstance(err, OSError) else "not UTF-8 text"
+            where = f"{settings.source}: storage_file {settings.storage_file}"
+            raise ConfigError(f"{where}: cannot read: {cause}") from None
+        if not url:
+            raise ConfigError(f"{settings.source}: storage_file {settings.storage_file} is empty")
+        return url
+    if settings.storage is None and os.environ.get(STORAGE_ENV, "").strip():
+        return os.environ[STORAGE_ENV].strip()
+    return settings.storage
 
 
 def _config_file(argv: list[str]) -> str:

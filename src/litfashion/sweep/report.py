@@ -1,6 +1,7 @@
 """The sweep's results: a ranked table in the terminal, the same as ``results.csv``, and two PNG plots."""
 
 import csv
+import io
 import json
 import warnings
 from pathlib import Path
@@ -11,6 +12,7 @@ from optuna.trial import FrozenTrial, TrialState
 from rich.console import Console
 from rich.table import Table
 
+from litfashion.atomic import atomic_open, atomic_write_text
 from litfashion.sweep.config import SweepConfig
 from litfashion.sweep.space import decode, short_names
 
@@ -79,12 +81,14 @@ def shown_path(path: str) -> str:
 
 
 def write_report(study: optuna.Study, settings: SweepConfig, console: Console | None = None) -> Path:
-    """Prints the table, writes the CSV and the plots into the sweep folder; returns the CSV's path."""
+    """Prints the table, writes the CSV and the plots into the sweep folder; returns the CSV's path.
+
+    Each file is written whole or not at all (``litfashion.atomic``): a full disk leaves the previous one.
+    """
     console = console or Console()
     if not console.is_terminal:
         console.width = max(console.width, 200)  # a pipe or a log file: rich would fold the table into 80 columns
     folder = Path(settings.sweep_dir)
-    folder.mkdir(parents=True, exist_ok=True)
     header, rows = result_rows(study, settings)
     names = short_names(list(settings.space))
     table = Table(title=f"study {study.study_name}: {len(rows)} trials, {settings.direction} {settings.metric}")
@@ -94,10 +98,11 @@ def write_report(study: optuna.Study, settings: SweepConfig, console: Console | 
         table.add_row(*(f"{cell:.4g}" if isinstance(cell, float) else str(cell) for cell in row))
     console.print(table)
     path = folder / RESULTS_CSV
-    with open(path, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(header)
+    writer.writerows(rows)
+    atomic_write_text(path, text.getvalue(), what="results")
     for note in write_plots(study, folder):
         console.print(note)
     console.print(f"Results: {path}; every trial's curves and hparams: tensorboard --logdir {folder}")
@@ -128,6 +133,9 @@ def write_plots(study: optuna.Study, folder: Path) -> list[str]:
             except (ValueError, RuntimeError) as err:
                 notes.append(f"{filename} not drawn: {err}")
                 continue
-            axes.figure.savefig(folder / filename, dpi=100, bbox_inches="tight")
-            plt.close(axes.figure)
+            try:
+                with atomic_open(folder / filename, "wb", what="plot") as handle:
+                    axes.figure.savefig(handle, format="png", dpi=100, bbox_inches="tight")
+            finally:
+                plt.close(axes.figure)
     return notes

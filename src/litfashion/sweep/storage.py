@@ -8,18 +8,25 @@ released by the operating system or the server when their process dies.
 
 import fcntl
 import hashlib
+import json
+import os
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
+from urllib.parse import quote
 
 import optuna
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.storages.journal import JournalFileBackend, JournalStorage
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
-from litfashion.errors import ConfigError
+from litfashion.atomic import describe
+from litfashion.errors import ConfigError, LitFashionError, WriteError
 from litfashion.sweep.config import SweepConfig
 
 JOURNAL_FILE = "study.journal"
@@ -37,6 +44,31 @@ class StudyStorage:
     rdb: RDBStorage | None = None
 
 
+class StorageError(LitFashionError):
+    """The study's storage failed during the sweep (its server stopped, its network went away)."""
+
+
+def masked(url: str | None) -> str:
+    """A storage URL as it may be shown: its password as ``***`` (a path is shown as it is)."""
+    if url is None or "://" not in url:
+        return str(url)
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (SQLAlchemyError, ValueError):
+        return url.split("://", 1)[0] + "://***"  # unparsable: it may hold anything
+
+
+def without_password(text: str, url: str | None) -> str:
+    """``text`` (a driver's error message) with the URL's password, plain or percent-encoded, replaced by ``***``."""
+    try:
+        password = make_url(url).password if url and "://" in url else None
+    except (SQLAlchemyError, ValueError):
+        password = None
+    if password:
+        text = text.replace(str(password), "***").replace(quote(str(password), safe=""), "***")
+    return text
+
+
 def storage_kind(url: str | None) -> str:
     """``journal`` (a file path, the default), ``sqlite`` or ``postgresql``; anything else is refused."""
     if url is None or "://" not in url:
@@ -45,17 +77,44 @@ def storage_kind(url: str | None) -> str:
     if scheme in ("sqlite", "postgresql"):
         return scheme
     raise ConfigError(
-        f"storage {url}: only a journal file path, sqlite:///FILE or postgresql+psycopg://USER@HOST/DB are "
-        "supported (the sweep locks the study while it adds a trial)"
+        f"storage {masked(url)}: only a journal file path, sqlite:///FILE or postgresql+psycopg://USER@HOST/DB "
+        "are supported (the sweep locks the study while it adds a trial)"
     )
+
+
+@contextmanager
+def storage_errors(handle: "StudyStorage", url: str | None) -> Iterator[None]:
+    """A storage failure during the sweep as one line: the server or disk that failed, never the password."""
+    try:
+        yield
+    except SQLAlchemyError as err:
+        line = without_password(str(err).strip().splitlines()[0], url)
+        raise StorageError(
+            f"storage {handle.where} failed: {line}; run the same command again once it is back "
+            "(the trial this worker was running is then failed and queued again)"
+        ) from None
+    except json.JSONDecodeError as err:
+        raise StorageError(
+            f"study journal {handle.where} is damaged: a record in it is not JSON ({err}); restore it from a copy, "
+            "or start a new study with another study_name"
+        ) from None
+    except OSError as err:
+        if err.errno is None:
+            raise
+        raise WriteError(f"cannot write study {handle.where}: {describe(err)}") from None
 
 
 def open_storage(settings: SweepConfig) -> StudyStorage:
     kind = storage_kind(settings.storage)
     if kind == "journal":
         path = Path(settings.storage or Path(settings.sweep_dir) / JOURNAL_FILE).absolute()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        backend = JournalFileBackend(str(path), lock_obj=FlockJournalLock(Path(f"{path}.lock")))
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise WriteError(f"cannot write study journal {path}: {describe(err)}") from None
+        lock = FlockJournalLock(Path(f"{path}.lock"))
+        drop_cut_line(path, lock)
+        backend = JournalFileBackend(str(path), lock_obj=lock)
         storage = JournalStorage(backend)
         return StudyStorage(storage, lambda: file_lock(Path(f"{path}.sweep-lock")), str(path))
     try:
@@ -66,13 +125,53 @@ def open_storage(settings: SweepConfig) -> StudyStorage:
             heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(),
         )
     except Exception as err:  # SQLAlchemy's connection and driver errors
-        raise ConfigError(f"storage {settings.storage}: cannot open: {str(err).splitlines()[0]}") from None
+        line = without_password(str(err).strip().splitlines()[0], settings.storage)
+        raise ConfigError(f"storage {masked(settings.storage)}: cannot open: {line}") from None
     if kind == "sqlite":
         database = Path(rdb.url.split("///", 1)[1]).absolute()
         return StudyStorage(rdb, lambda: file_lock(Path(f"{database}.sweep-lock")), rdb.url, rdb)
     digest = hashlib.sha256(f"litfashion-sweep:{settings.study_name}".encode()).digest()
     key = int.from_bytes(digest[:8], "big", signed=True)
-    return StudyStorage(rdb, lambda: advisory_lock(rdb, key), rdb.engine.url.render_as_string(), rdb)
+    return StudyStorage(rdb, lambda: advisory_lock(rdb, key), masked(settings.storage), rdb)
+
+
+def drop_cut_line(path: Path, lock: "FlockJournalLock") -> None:
+    """Cuts off a last line that a write did not finish (a worker killed, a full disk), under the journal's lock.
+
+    Optuna skips such a line when it reads, but appends the next record after it, gluing the two into a line it
+    cannot read back: the study would be lost from then on. Dropping it loses nothing any reader has seen.
+    """
+    if not path.is_file() or path.stat().st_size == 0:
+        return
+    lock.acquire()
+    try:
+        with open(path, "rb+") as handle:
+            size = handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, size - 1))
+            if handle.read(1) == b"\n":
+                return
+            keep = 0
+            position = size
+            while position > 0 and not keep:  # the end of the last complete line, read backwards in blocks
+                start = max(0, position - 65536)
+                handle.seek(start)
+                block = handle.read(position - start)
+                newline = block.rfind(b"\n")
+                if newline >= 0:
+                    keep = start + newline + 1
+                position = start
+            handle.truncate(keep)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as err:
+        raise WriteError(f"cannot repair study journal {path}: {describe(err)}") from None
+    finally:
+        lock.release()
+    print(
+        f"litfashion sweep: {path}: its last line was cut off (a write that did not finish); dropped it "
+        f"({size - keep} bytes), the study continues from the {keep}-byte journal before it",
+        file=sys.stderr,
+    )
 
 
 class FlockJournalLock:
@@ -132,7 +231,10 @@ def heartbeat(handle: StudyStorage, trial: optuna.Trial) -> Iterator[None]:
 
     def beat() -> None:
         while not stop.is_set():
-            handle.rdb.record_heartbeat(trial_id)
+            try:
+                handle.rdb.record_heartbeat(trial_id)
+            except SQLAlchemyError:
+                return  # the server is gone: the trial's next report or tell meets it and stops the worker
             stop.wait(HEARTBEAT_S)
 
     thread = threading.Thread(target=beat, name="sweep-heartbeat", daemon=True)

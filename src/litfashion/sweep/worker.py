@@ -3,30 +3,29 @@
 import optuna
 
 from litfashion.sweep.config import SweepConfig
-from litfashion.sweep.interrupt import Interrupt
+from litfashion.sweep.interrupt import Interrupt, exit_status
 from litfashion.sweep.owners import this_process
 from litfashion.sweep.space import suggest
-from litfashion.sweep.storage import StudyStorage, open_storage
+from litfashion.sweep.storage import StudyStorage, open_storage, storage_errors
 from litfashion.sweep.study import counted_trials, fail_lost_trials, open_study, total_trials
 from litfashion.sweep.trial_run import run_trial
 
-INTERRUPTED = 130  # the shell's status for a process stopped by SIGINT
-
 
 def run_worker(settings: SweepConfig, worker: int = 0) -> int:
-    """0 when the study holds its ``n_trials``, ``INTERRUPTED`` after Ctrl-C."""
+    """0 when the study holds its ``n_trials``; after Ctrl-C or SIGTERM, the shell's status for it (130, 143)."""
     interrupt = Interrupt()
-    handle = open_storage(settings)
-    study = open_study(settings, handle, worker)
-    total = total_trials(settings)
     with interrupt.installed():
-        while not interrupt.requested:
-            taken = take_trial(settings, handle, study, total)
-            if taken is None:
-                break
-            trial, params = taken
-            run_trial(settings, handle, study, trial, params, interrupt)
-    return INTERRUPTED if interrupt.requested else 0
+        handle = open_storage(settings)
+        with storage_errors(handle, settings.storage):
+            study = open_study(settings, handle, worker)
+            total = total_trials(settings)
+            while not interrupt.requested:
+                taken = take_trial(settings, handle, study, total)
+                if taken is None:
+                    break
+                trial, params = taken
+                run_trial(settings, handle, study, trial, params, interrupt)
+    return exit_status(interrupt.signum) if interrupt.signum is not None else 0
 
 
 def take_trial(
