@@ -20,6 +20,7 @@ from typing import IO
 from urllib.parse import quote
 
 import optuna
+from optuna.exceptions import StorageInternalError
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.storages.journal import JournalFileBackend, JournalStorage
 from sqlalchemy.engine import make_url
@@ -44,8 +45,20 @@ class StudyStorage:
     rdb: RDBStorage | None = None
 
 
+# A database that fails: SQLAlchemy's errors, which Optuna wraps in StorageInternalError around its commits.
+STORAGE_FAILURES = (SQLAlchemyError, StorageInternalError)
+
+
 class StorageError(LitFashionError):
     """The study's storage failed during the sweep (its server stopped, its network went away)."""
+
+
+def failure_line(err: BaseException) -> str:
+    """The driver's own first line behind ``err`` (Optuna's wrapper says only that a commit failed)."""
+    seen: BaseException | None = err
+    while seen is not None and not isinstance(seen, SQLAlchemyError):
+        seen = seen.__cause__ or seen.__context__
+    return (str(seen if seen is not None else err).strip().splitlines() or [type(err).__name__])[0]
 
 
 def masked(url: str | None) -> str:
@@ -87,8 +100,8 @@ def storage_errors(handle: "StudyStorage", url: str | None) -> Iterator[None]:
     """A storage failure during the sweep as one line: the server or disk that failed, never the password."""
     try:
         yield
-    except SQLAlchemyError as err:
-        line = without_password(str(err).strip().splitlines()[0], url)
+    except STORAGE_FAILURES as err:
+        line = without_password(failure_line(err), url)
         raise StorageError(
             f"storage {handle.where} failed: {line}; run the same command again once it is back "
             "(the trial this worker was running is then failed and queued again)"
@@ -233,7 +246,7 @@ def heartbeat(handle: StudyStorage, trial: optuna.Trial) -> Iterator[None]:
         while not stop.is_set():
             try:
                 handle.rdb.record_heartbeat(trial_id)
-            except SQLAlchemyError:
+            except STORAGE_FAILURES:
                 return  # the server is gone: the trial's next report or tell meets it and stops the worker
             stop.wait(HEARTBEAT_S)
 

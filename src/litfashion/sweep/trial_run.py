@@ -5,13 +5,12 @@ from typing import Any
 
 import optuna
 from optuna.trial import TrialState
-from sqlalchemy.exc import SQLAlchemyError
 
 from litfashion.sweep.config import SweepConfig
 from litfashion.sweep.fit_command import build_fit, fit_arguments, run_name
 from litfashion.sweep.interrupt import Interrupt
 from litfashion.sweep.pruning import MetricNotLoggedError, ReportToTrial
-from litfashion.sweep.storage import StudyStorage, heartbeat
+from litfashion.sweep.storage import STORAGE_FAILURES, StudyStorage, heartbeat
 from litfashion.sweep.study import retry
 
 
@@ -54,7 +53,7 @@ def run_trial(
         interrupt.in_fit = False
         fail(study, trial, str(err))
         raise
-    except SQLAlchemyError:
+    except STORAGE_FAILURES:
         interrupt.in_fit = False
         with suppress(Exception):  # the server may be gone: the next run then finds the trial's worker gone
             requeue(study, trial, "the study's storage failed; queued again")
