@@ -21,6 +21,8 @@ from torchvision.transforms.v2.functional import pil_to_tensor
 from litfashion.data.fashion_mnist import FASHION_MNIST_MEAN, FASHION_MNIST_STD
 from litfashion.data.image_decoding import ColorMode, converted, image_format
 
+# How PIL's DecompressionBombError names the image's size.
+PIL_PIXELS = re.compile(r"\((\d+) pixels\)")
 # The standardization `litfashion export` writes into model.json's input_scaling: "..., then (x - M) / S".
 EXPORTED_STANDARDIZATION = re.compile(r"\(x - ([-+0-9.e]+)\) / ([-+0-9.e]+)")
 
@@ -72,13 +74,12 @@ class Preprocessing:
                 with Image.open(io.BytesIO(data), formats=[found]) as image:
                     width, height = image.size
                     if width * height > max_pixels:
-                        raise UploadRejected(
-                            413, f"{name}: {width}x{height} pixels, over the limit of {max_pixels} (max_pixels)"
-                        )
+                        raise _too_many_pixels(name, width * height, max_pixels, f" ({width}x{height})")
                     image.load()
                     decoded = pil_to_tensor(converted(image, self.color_mode))
-        except Image.DecompressionBombError as err:
-            raise UploadRejected(413, f"{name}: {err}") from None
+        except Image.DecompressionBombError as err:  # over PIL's own limit, found when the header is read
+            found_pixels = PIL_PIXELS.search(str(err))
+            raise _too_many_pixels(name, int(found_pixels[1]) if found_pixels else None, max_pixels, "") from None
         except (Image.UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as err:
             reason = " ".join(str(err).split()) or type(err).__name__
             raise UploadRejected(400, f"{name}: the {found} data is corrupt or truncated ({reason})") from None
@@ -90,3 +91,8 @@ class Preprocessing:
         if self.mean is not None and self.std is not None:
             scaled = scaled.sub_(self.mean).div_(self.std)
         return scaled
+
+
+def _too_many_pixels(name: str, pixels: int | None, max_pixels: int, dims: str) -> UploadRejected:
+    size = f"{pixels} pixels{dims}" if pixels is not None else "too many pixels"
+    return UploadRejected(413, f"{name}: {size}, over the limit of {max_pixels} (max_pixels)")
