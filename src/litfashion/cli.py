@@ -35,6 +35,7 @@ from litfashion.callbacks.model_checkpoint import ModelCheckpoint
 from litfashion.callbacks.progress_bar import MetricsProgressBar
 from litfashion.callbacks.save_config import AtomicSaveConfig
 from litfashion.checkpoint_io import AtomicCheckpointIO
+from litfashion.config_paths import absolute_paths
 from litfashion.errors import LitFashionError
 from litfashion.models.legacy_hparams import upgrade_hparams
 from litfashion.no_profiler import NoProfiler
@@ -126,6 +127,7 @@ class LitFashionCLI(LightningCLI):
     def parse_arguments(self, parser: LightningArgumentParser, args: Sequence[str] | None) -> None:
         """Resolve ``--ckpt_path last`` and check the checkpoint and directories while only the config exists."""
         super().parse_arguments(parser, args)
+        absolute_paths(self.config)
         self._ckpt = None
         subcommand = self.config.get("subcommand")
         config = self.config[subcommand] if subcommand else self.config  # no subcommand: make_cli(run=False)

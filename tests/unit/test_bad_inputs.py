@@ -155,7 +155,8 @@ CSVS_AND_IMAGES = [
     BadInput(
         "predict folder with no readable image",
         CSV("--data.init_args.predict_dir=shots", command="predict"),
-        ["2 of 2 images of shots", "x.png", "y.jpg"],
+        # Paths are absolute once parsed (a run's config.yaml re-runs from anywhere): the folder, named whole.
+        ["2 of 2 images of /", "/shots cannot be decoded", "x.png", "y.jpg"],
         {**GOOD_IMAGES, "imgs/train.csv": TRAIN_ROWS, "shots/x.png": "junk", "shots/y.jpg": "junk"},
     ),
     BadInput(

@@ -16,6 +16,7 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms import v2
 
+from litfashion.config_paths import ConfigPath
 from litfashion.data.base import ImageDataModule
 from litfashion.data.csv_annotations import (
     MAX_LISTED,
@@ -202,12 +203,12 @@ class CSVImageDataModule(ImageDataModule):
 
     def __init__(
         self,
-        train_csv: str | None = None,
-        val_csv: str | None = None,
-        test_csv: str | None = None,
-        predict_csv: str | None = None,
-        predict_dir: str | None = None,
-        image_root: str | None = None,
+        train_csv: ConfigPath | None = None,
+        val_csv: ConfigPath | None = None,
+        test_csv: ConfigPath | None = None,
+        predict_csv: ConfigPath | None = None,
+        predict_dir: ConfigPath | None = None,
+        image_root: ConfigPath | None = None,
         image_column: str = "image",
         label_column: str = "label",
         class_names: list[str] | None = None,

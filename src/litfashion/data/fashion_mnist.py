@@ -6,6 +6,7 @@ from typing import Literal
 from torch import Tensor, nn
 from torchvision.datasets import FashionMNIST
 
+from litfashion.config_paths import ConfigPath
 from litfashion.data import idx_files
 from litfashion.data.augment import BatchAugment
 from litfashion.data.base import ImageDataModule
@@ -46,7 +47,7 @@ class FashionMNISTDataModule(ImageDataModule):
     def __init__(
         self,
         data_dir: str = "data",
-        source_dir: str | None = None,
+        source_dir: ConfigPath | None = None,
         download: bool = True,
         batch_size: int = 64,
         eval_batch_size: int | None = None,

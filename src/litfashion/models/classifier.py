@@ -10,6 +10,7 @@ from torch import Tensor, nn
 from torchmetrics import MaxMetric, MeanMetric
 from torchmetrics.classification import MulticlassAccuracy
 
+from litfashion.config_paths import ConfigPath
 from litfashion.errors import ConfigError
 from litfashion.models.batch_norm_batches import check_last_training_batch
 from litfashion.models.init_weights import load_init_weights
@@ -54,7 +55,7 @@ class ImageClassifier(LightningModule):
         num_classes: int = 10,
         class_names: Sequence[str] | None = None,
         net: NetCallable = MLP,
-        init_weights: str | None = None,
+        init_weights: ConfigPath | None = None,
         channels_last: bool = False,
         test_time_flip: bool = False,
         label_smoothing: float = 0.0,
