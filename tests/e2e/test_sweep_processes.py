@@ -92,14 +92,22 @@ def test_two_workers_share_a_journal_study(
 @pytest.mark.slow
 @pytest.mark.usefixtures("hang_guard")
 def test_two_workers_share_a_postgresql_study(
-    workdir: Path, tiny_source: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+    workdir: Path, tiny_source: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
+    """With a password in the URL, given in a file: it is in no output, no trial's files, no results."""
+    secret = "pa55-Word-never-shown"  # the test server trusts 127.0.0.1 and ignores it
+    (workdir / "storage.url").write_text(postgres_url.replace("postgres@", f"postgres:{secret}@") + "\n")
     in_folder(monkeypatch, workdir, tiny_source)
-    main([*TINY, "--workers", "2", "--storage", postgres_url, "--study_name", "tiny_pg"])
+    main([*TINY, "--workers", "2", "--storage_file", "storage.url", "--study_name", "tiny_pg"])
     check_full_grid(optuna.load_study(study_name="tiny_pg", storage=postgres_url))
     sweep_dir = workdir / "sweeps" / "tiny_pg"
     assert not (sweep_dir / "study.journal").exists()
     assert (sweep_dir / "results.csv").is_file()
+    out, err = capsys.readouterr()
+    assert "tiny_pg" in out and secret not in out + err
+    written = [path for path in sweep_dir.rglob("*") if path.is_file()]  # configs, hparams, events, checkpoints
+    assert any(path.name == "config.yaml" for path in written)
+    assert [path for path in written if secret.encode() in path.read_bytes()] == []
 
 
 @pytest.mark.slow
