@@ -1,108 +1,69 @@
 """Training speed of the networks in ``litfashion.models``: the CNN beside the tutorial's MLP, and the CNN in
 channels_last memory format, on the real FashionMNIST training images.
 
-    python benchmarks/network_epoch.py --batches 40 --repeats 5 --out benchmarks/results/network_epoch.json
+    python -m benchmarks.network_epoch --batches 20 --repeats 5 --out benchmarks/results/network_epoch.json
 
 Each variant trains ``--batches`` batches (after 3 untimed warm-up batches) with SGD (momentum 0.9) over batches
-sliced from images scaled to [0, 1] once up front, as the ``floor`` of ``benchmarks/throughput.py``: the cost of
-the network's forward, backward and optimizer step alone. Variants run alternately in one process, their order
-rotated every round. Reports the median and best samples/s, and the training epoch (60,000 images) they imply.
+sliced from images scaled to [0, 1] once up front, as ``whole_job.py``'s floor: the cost of the network's
+forward, backward and optimizer step alone. Variants run alternately in one process, their order rotated every
+round. Reports the median and best samples/s, and the training epoch (60,000 images) they imply.
 """
 
 import argparse
-import gzip
-import json
 import os
-import platform
 import statistics
 import time
-from collections.abc import Callable
-from pathlib import Path
 
-import numpy as np
 import torch
 from torch import nn
 
+from benchmarks import common
 from litfashion.models import CNN, MLP
 
-TRAIN_IMAGES = "train-images-idx3-ubyte.gz"
-TRAIN_LABELS = "train-labels-idx1-ubyte.gz"
 EPOCH_SAMPLES = 60_000
-
-# name -> (network factory, channels_last)
-VARIANTS: dict[str, tuple[Callable[[], nn.Module], bool]] = {
-    "mlp": (lambda: MLP(), False),
-    "cnn": (lambda: CNN(), False),
-    "cnn-channels_last": (lambda: CNN(), True),
-}
+VARIANTS = {"mlp": (MLP, False), "cnn": (CNN, False), "cnn-channels_last": (CNN, True)}  # (network, channels_last)
 
 
-def load_images(source: Path) -> tuple[torch.Tensor, torch.Tensor]:
-    """The 60,000 training images (N x 1 x 28 x 28 floats in [0, 1]) and labels, from the IDX files."""
-    with gzip.open(source / TRAIN_IMAGES) as f:
-        images = np.frombuffer(f.read(), dtype=np.uint8, offset=16).reshape(-1, 1, 28, 28)
-    with gzip.open(source / TRAIN_LABELS) as f:
-        labels = np.frombuffer(f.read(), dtype=np.uint8, offset=8)
-    return torch.from_numpy(images.copy()).float() / 255, torch.from_numpy(labels.astype(np.int64))
-
-
-def samples_per_s(
-    variant: str, images: torch.Tensor, labels: torch.Tensor, batches: int, batch_size: int, seed: int
-) -> float:
-    factory, channels_last = VARIANTS[variant]
-    torch.manual_seed(seed)
-    net = factory()
+def samples_per_s(variant: str, images: torch.Tensor, labels: torch.Tensor, args: argparse.Namespace) -> float:
+    network, channels_last = VARIANTS[variant]
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
-    net = net.to(memory_format=memory_format).train()
+    net = network().to(memory_format=memory_format).train()
     optimizer = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
-    loss_fn = nn.CrossEntropyLoss()
-    warmup = 3
-    start = 0.0
-    for i in range(warmup + batches):
+    loss_fn, warmup, size, start = nn.CrossEntropyLoss(), 3, args.batch_size, 0.0
+    for i in range(warmup + args.batches):
         if i == warmup:
             start = time.perf_counter()
-        lo = (i * batch_size) % (len(images) - batch_size)
-        x = images[lo : lo + batch_size].contiguous(memory_format=memory_format)
-        loss = loss_fn(net(x), labels[lo : lo + batch_size])
+        lo = (i * size) % (len(images) - size)
+        loss = loss_fn(net(images[lo : lo + size].contiguous(memory_format=memory_format)), labels[lo : lo + size])
         loss.backward()
         optimizer.step()
         optimizer.zero_grad()
-    return batches * batch_size / (time.perf_counter() - start)
+    return args.batches * size / (time.perf_counter() - start)
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = common.variant_parser(__doc__, list(VARIANTS))
     parser.add_argument("--batches", type=int, default=40, help="timed batches per run")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--repeats", type=int, default=5, help="rounds over all variants")
-    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
-    parser.add_argument(
-        "--source", default=os.environ.get("LITFASHION_FASHION_MNIST_DIR", "/usr/share/datasets/fashion-mnist")
-    )
-    parser.add_argument("--out", help="write the results as JSON here")
     args = parser.parse_args(argv)
-
-    images, labels = load_images(Path(args.source))
-    runs: dict[str, list[float]] = {v: [] for v in args.variants}
-    for round_ in range(args.repeats):
-        order = args.variants[round_ % len(args.variants) :] + args.variants[: round_ % len(args.variants)]
-        for variant in order:
-            runs[variant].append(samples_per_s(variant, images, labels, args.batches, args.batch_size, seed=round_))
+    common.prepare_data(args.data_dir.resolve())
+    images, labels = common.fashion_mnist(args.data_dir.resolve(), train=True)
+    images = images.unsqueeze(1).float() / 255
+    torch.manual_seed(args.seed)
+    runs = common.interleaved(args.variants, args.repeats, lambda v: samples_per_s(v, images, labels, args))
     load = os.getloadavg()[0]
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.processor() or platform.machine()}")
-    print(f"batch {args.batch_size}, {args.batches} timed batches x {args.repeats} rounds; load average {load:.2f}")
-    print("| network | samples/s (median) | samples/s (best) | epoch s (median) | epoch s (best) |")
-    print("|---|---:|---:|---:|---:|")
-    report = {}
-    for variant, values in runs.items():
-        median, best = statistics.median(values), max(values)
-        report[variant] = {"samples_per_s": values, "median": median, "best": best}
-        print(
-            f"| {variant} | {median:,.0f} | {best:,.0f} | {EPOCH_SAMPLES / median:.1f} | {EPOCH_SAMPLES / best:.1f} |"
-        )
-    if args.out:
-        meta = {"batch_size": args.batch_size, "batches": args.batches, "load_average_1min_after": load}
-        Path(args.out).write_text(json.dumps({"settings": meta, "results": report}, indent=2) + "\n")
+    threads, rounds = torch.get_num_threads(), f"{args.batches} timed batches x {args.repeats} rounds"
+    print(f"torch {torch.__version__}, {threads} threads; batch {args.batch_size}, {rounds}; load average {load:.2f}")
+    report = {v: {"samples_per_s": s, "median": statistics.median(s), "best": max(s)} for v, s in runs.items()}
+    rows = [
+        [v, *(f"{r[k]:,.0f}" for k in ("median", "best")), *(f"{EPOCH_SAMPLES / r[k]:.1f}" for k in ("median", "best"))]
+        for v, r in report.items()
+    ]
+    header = ["network", "samples/s (median)", "samples/s (best)", "epoch s (median)", "epoch s (best)"]
+    print(common.table(header, rows))
+    meta = {"batch_size": args.batch_size, "batches": args.batches, "load_average_1min_after": load}
+    common.write_json(args.out, {"settings": meta, "results": report})
 
 
 if __name__ == "__main__":

@@ -1,17 +1,11 @@
 """Where start-up goes before the first training step: importing, and building the CLI's parsers.
 
-    python benchmarks/startup.py --repeats 5
+    python -m benchmarks.startup --repeats 5
 
-Each figure is the median over fresh processes (a module is imported once per process, and jsonargparse caches
-what it reads from signatures, so only a new process shows what a user waits for):
-
-  import            ``import litfashion.cli`` (torch, lightning and what they import)
-  parse, 4 parsers  ``litfashion fit --config configs/fashion_mnist.yaml --print_config`` after the import, as
-                    LightningCLI builds it: a parser for each of fit, validate, test and predict
-  parse, 1 parser   the same with only the parser of the subcommand being run, as ``litfashion`` builds it
-
-The rest of the start-up (instantiating, loading the data, the logger and the model summary) is in
-``time/startup_s`` of ``benchmarks/throughput.py``.
+Medians over fresh processes (a module is imported once per process, and jsonargparse caches what it reads from
+signatures) of ``import litfashion.cli``, then ``litfashion fit --config configs/fashion_mnist.yaml
+--print_config`` with LightningCLI's parser for each of its four subcommands, or with only the parser of the
+subcommand being run, as ``litfashion`` builds it. The whole start-up is ``whole_job.py``'s start-up column.
 """
 
 import argparse
@@ -19,9 +13,8 @@ import json
 import statistics
 import subprocess
 import sys
-from pathlib import Path
 
-CONFIG = Path(__file__).resolve().parents[1] / "configs" / "fashion_mnist.yaml"
+from benchmarks.common import CONFIG, table
 
 
 def probe(only_subcommand: str | None) -> dict[str, float]:
@@ -58,11 +51,11 @@ def main(argv: list[str] | None = None) -> None:
     for _ in range(args.repeats):
         for only in runs:
             runs[only].append(probe(only))
-    imports = [r["import_s"] for rs in runs.values() for r in rs]
-    print("| start-up part (fresh process, median) | s |\n|---|---:|")
-    print(f"| import litfashion.cli | {statistics.median(imports):.3f} |")
-    print(f"| parse, 4 parsers (LightningCLI's default) | {statistics.median(r['parse_s'] for r in runs[None]):.3f} |")
-    print(f"| parse, 1 parser (litfashion) | {statistics.median(r['parse_s'] for r in runs['fit']):.3f} |")
+    imports = statistics.median(r["import_s"] for rs in runs.values() for r in rs)
+    parses = {only: statistics.median(r["parse_s"] for r in rs) for only, rs in runs.items()}
+    names = {None: "parse, 4 parsers (LightningCLI's default)", "fit": "parse, 1 parser (litfashion)"}
+    rows = [["import litfashion.cli", f"{imports:.3f}"], *([names[k], f"{v:.3f}"] for k, v in parses.items())]
+    print(table(["start-up part (fresh process, median)", "s"], rows))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """benchmarks/whole_job.py keeps working: the tutorial's program and litfashion, each a process timed start to exit,
-on tiny data, one epoch (no timing assertions). The script runs in-process; throughput.py's test runs two other
-variants, and tests/unit/test_benchmark_scripts.py checks the summary's arithmetic for all of them."""
+on tiny data, one epoch (no timing assertions). The script runs in-process; tests/e2e/test_benchmark.py runs two
+other variants, and tests/unit/test_benchmark_scripts.py checks the summary's arithmetic for all of them."""
 
 import json
 from pathlib import Path

@@ -1,5 +1,5 @@
-"""The scripts in ``benchmarks/``, imported as modules: a test calls their functions and ``main(argv)`` in-process,
-and only the processes a benchmark times are started."""
+"""The scripts in ``benchmarks/``, imported as the package they are: a test calls their functions and
+``main(argv)`` in-process, and only the processes a benchmark times are started."""
 
 import importlib
 import os
@@ -13,11 +13,9 @@ from tests.helpers.paths import REPO
 
 
 def load_benchmark(name: str, monkeypatch: pytest.MonkeyPatch, source: Path | None = None) -> ModuleType:
-    """``benchmarks/NAME.py`` as a module; the folder is on ``sys.path`` for the test, as it is for the script
-    (``whole_job`` imports ``throughput``). With ``source``, the processes the benchmark starts import this
-    checkout's litfashion and take FashionMNIST from ``source``."""
-    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
+    """``benchmarks.NAME``. With ``source``, the benchmark takes FashionMNIST from ``source`` and the processes it
+    starts import this checkout's litfashion (the benchmark puts the repository root on their path itself)."""
     if source is not None:
         monkeypatch.setenv(SOURCE_ENV, str(source))
         monkeypatch.setenv("PYTHONPATH", str(REPO / "src"), prepend=os.pathsep)
-    return importlib.import_module(name)
+    return importlib.import_module(f"benchmarks.{name}")

@@ -20,13 +20,13 @@ from tests.helpers.paths import CONFIGS
 def test_the_tutorial_floor_and_bare_lightning_workers_learn_the_same_model(
     tmp_path: Path, tiny_source: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    throughput = load_benchmark("throughput", monkeypatch)
+    whole_job = load_benchmark("whole_job", monkeypatch)
     data_dir = tmp_path / "data"
     FashionMNISTDataModule(data_dir=str(data_dir), source_dir=str(tiny_source)).prepare_data()
-    results = {variant: throughput.run_raw(variant, data_dir, 2, 4, 0) for variant in ("tutorial", "floor")}
-    results["lightning"] = throughput.run_lightning(data_dir, 2, 4, 0)
+    results = {variant: whole_job.run_raw(variant, data_dir, 2, 4, 0) for variant in ("tutorial", "floor")}
+    results["lightning"] = whole_job.run_lightning(data_dir, 2, 4, 0)
     for result in results.values():
-        assert result["train_samples"] == 4 * 64 and len(result["epoch_s"]) == 2
+        assert result["train_samples"] == 4 * 64 and len(result["test_acc"]) == len(result["eval_end_at"]) == 2
         assert result["first_step_at"] <= result["eval_end_at"][0] <= result["eval_end_at"][1]
     # Same seed, same init, same unshuffled batches, after each epoch.
     assert len({tuple(result["test_acc"]) for result in results.values()}) == 1, results
@@ -71,9 +71,10 @@ def test_whole_job_summary_takes_medians_bests_ratios_and_compares_accuracy(monk
 def test_network_epoch_benchmark_runs_every_variant(
     tmp_path: Path, tiny_source: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
-    network_epoch = load_benchmark("network_epoch", monkeypatch)
+    network_epoch = load_benchmark("network_epoch", monkeypatch, source=tiny_source)
     out = tmp_path / "network_epoch.json"
-    args = ["--batches", "1", "--repeats", "1", "--batch-size", "8", "--source", str(tiny_source), "--out", str(out)]
+    args = ["--batches", "1", "--repeats", "1", "--batch-size", "8", "--data-dir", str(tmp_path / "data")]
+    args += ["--out", str(out)]
     network_epoch.main(args)
     printed = capsys.readouterr().out
     results = json.loads(out.read_text())["results"]
@@ -83,14 +84,14 @@ def test_network_epoch_benchmark_runs_every_variant(
         assert len(figures["samples_per_s"]) == 1 and figures["samples_per_s"][0] > 0
 
 
-def test_step_parts_times_each_piece_and_lightnings_dispatch(
+def test_step_overhead_parts_time_each_piece_and_lightnings_dispatch(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
-    load_benchmark("step_parts", monkeypatch).main(["--calls", "30"])
+    load_benchmark("step_overhead", monkeypatch).main(["--parts", "--calls", "30"])
     lines = capsys.readouterr().out.splitlines()
     assert lines[:2] == ["| per step | us |", "|---|---:|"]
     rows = dict(re.findall(r"^\| (.+?) \| (-?[0-9.]+) \|$", "\n".join(lines[2:]), re.M))
-    assert len(rows) == len(lines) - 2 == 19
+    assert len(rows) == len(lines) - 2 == 15
     # Every piece timed alone took some time (the per-callback rows are differences, so may be near zero).
     assert all(float(us) > 0 for name, us in rows.items() if "per " not in name)
     assert {name.split(" (")[-1] for name in rows if name.startswith("Lightning")} == {
@@ -119,6 +120,13 @@ def test_step_overhead_times_every_loop_in_this_process(
         assert report["summary"][variant]["over_floor"] == pytest.approx(sum(ratios) / 2)
     assert report["summary"]["floor"]["over_floor"] == 1.0
     assert not step_overhead.StepTimer.TIMED  # every timing was taken by its run
+
+    step_overhead.main([*data, "--count-calls", "--steps", "5", "--warmup", "2"])
+    counts = dict(re.findall(r"^\| ([a-z-]+) \| ([0-9,]+) \|$", capsys.readouterr().out, re.M))
+    assert set(counts) == {"litfashion-lean", "litfashion"}
+    # The default panels and bar do work every step that the lean run leaves out.
+    assert int(counts["litfashion"].replace(",", "")) > int(counts["litfashion-lean"].replace(",", "")) > 100
+    assert not step_overhead.StepTimer.TIMED
 
 
 def test_startup_benchmark_reports_medians_of_its_probes(

@@ -58,6 +58,7 @@ def serve_parser() -> ArgumentParser:
         prog="litfashion serve",
         description="Serve a trained classifier with LitServe: POST /predict, GET /health, the page at /.",
         exit_on_error=False,
+        allow_abbrev=False,
     )
     parser.add_argument("-c", "--config", action=ActionConfigFile, help="a YAML of these settings (configs/serve/)")
     parser.add_class_arguments(ServeConfig, as_group=False)

@@ -1,0 +1,2 @@
+"""The speed and accuracy scripts, run from the repository root as ``python -m benchmarks.NAME``; BENCHMARKS.md
+says what each measures."""
