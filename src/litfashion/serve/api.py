@@ -22,13 +22,15 @@ FIELD = "file"
 class ClassifierAPI(ls.LitAPI):
     """Serves ``model``'s network on the device LitServe gives each worker."""
 
-    def __init__(self, model: ServedModel, top_k: int, max_pixels: int, **litapi_args: Any) -> None:
+    def __init__(self, model: ServedModel, top_k: int, max_pixels: int, threads: int = 1, **litapi_args: Any) -> None:
         super().__init__(**litapi_args)
         self.model = model
+        self.threads = threads
         self.top_k = min(top_k, len(model.class_names))
         self.max_pixels = max_pixels
 
     def setup(self, device: str) -> None:
+        torch.set_num_threads(self.threads)
         self.torch_device = torch.device(device)
         self.net = self.model.load_network().to(self.torch_device)
         self.net.requires_grad_(False)

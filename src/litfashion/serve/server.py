@@ -16,6 +16,7 @@ def build_server(model: ServedModel, settings: ServeConfig) -> ls.LitServer:
     api = ClassifierAPI(
         model,
         top_k=settings.top_k,
+        threads=settings.threads_per_worker,
         max_pixels=settings.max_pixels,
         max_batch_size=settings.max_batch_size,
         batch_timeout=settings.batch_timeout,
@@ -28,6 +29,7 @@ def build_server(model: ServedModel, settings: ServeConfig) -> ls.LitServer:
         devices=settings.devices,
         workers_per_device=settings.workers_per_device,
         timeout=settings.timeout,
+        fast_queue=settings.fast_queue,
         middlewares=[(UploadChecks, checks)],
         model_metadata={"source": model.path, "network": model.class_path, "classes": model.class_names},
     )

@@ -24,11 +24,16 @@ class ServeConfig:
         accelerator: Where the network runs: ``cpu``, ``cuda``, ``mps`` or ``auto``.
         devices: How many of the accelerator's devices get workers, or ``auto`` (all).
         workers_per_device: Inference worker processes per device, each with its own copy of the network.
+        threads_per_worker: The threads each worker's torch runs one batch on (``torch.set_num_threads``). On
+            CPU, more workers keep the cores busy better than more threads, which wait on each other when the
+            cores are shared (BENCHMARKS.md).
         max_batch_size: Requests a worker runs through the network together (LitServe's dynamic batching);
             1 runs each request alone.
         batch_timeout: Seconds a worker waits for a batch to fill before running what it has.
         timeout: Seconds a request may wait for a worker before it is answered 504.
         num_api_servers: HTTP server processes that take requests and hand them to the workers.
+        fast_queue: Hand requests and answers between the processes through ZeroMQ instead of
+            multiprocessing queues (LitServe's ``fast_queue``).
         top_k: Classes in each answer, most probable first.
         max_upload_bytes: Largest request body; larger ones are answered 413 before they are read to the end.
         max_pixels: Largest image (width x height) that is decoded; a larger one is answered 413 from its
@@ -43,10 +48,12 @@ class ServeConfig:
     accelerator: Literal["auto", "cpu", "cuda", "mps"] = "auto"
     devices: int | Literal["auto"] = "auto"
     workers_per_device: int = 1
+    threads_per_worker: int = 1
     max_batch_size: int = 16
     batch_timeout: float = 0.005
     timeout: float = 30.0
     num_api_servers: int = 1
+    fast_queue: bool = False
     top_k: int = 5
     max_upload_bytes: int = 10_000_000
     max_pixels: int = 50_000_000
@@ -86,8 +93,8 @@ def check_settings(settings: ServeConfig) -> None:
         )
     if not 1024 <= settings.port <= 65535:
         raise ConfigError(f"port must be in 1024..65535 (LitServe's range), got {settings.port}")
-    at_least_one = ("workers_per_device", "max_batch_size", "num_api_servers", "top_k", "max_upload_bytes")
-    for name in (*at_least_one, "max_pixels"):
+    counts = ("workers_per_device", "threads_per_worker", "max_batch_size", "num_api_servers", "top_k")
+    for name in (*counts, "max_upload_bytes", "max_pixels"):
         if getattr(settings, name) < 1:
             raise ConfigError(f"{name} must be >= 1, got {getattr(settings, name)}")
     if isinstance(settings.devices, int) and settings.devices < 1:
