@@ -46,9 +46,21 @@ def atomic_open(path: str | Path, mode: str = "wb", what: str = "file", **kwargs
     except BaseException as err:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
-        if isinstance(err, OSError):
-            raise WriteError(f"cannot write {what} {path}: {describe(err)}") from err
+        cause = os_error_in(err)
+        if cause is not None:
+            raise WriteError(f"cannot write {what} {path}: {describe(cause)}") from err
         raise
+
+
+def os_error_in(err: BaseException) -> OSError | None:
+    """The ``OSError`` behind ``err``: torch's zip writer reports a failed write as a ``RuntimeError`` raised
+    while handling it."""
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(seen, OSError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def atomic_write_text(path: str | Path, text: str, what: str = "file") -> None:

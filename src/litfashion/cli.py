@@ -289,13 +289,10 @@ def main(args: Sequence[str] | None = None) -> None:
         make_cli(args)
     except SIGTERMException:
         raise SystemExit(SIGTERM_EXIT_STATUS) from None
-    except OSError as err:
-        if err.errno not in WRITE_ERRNOS:
-            raise
-        print(f"litfashion: error: cannot write {_failed_path(err)}: {describe(err)}", file=sys.stderr)
-        raise SystemExit(2) from None
     except Exception as err:
         line = error_report.one_line(err, argv)
+        if line is None and isinstance(err, OSError) and err.errno in WRITE_ERRNOS:
+            line = f"cannot write {_failed_path(err)}: {describe(err)}"
         if line is None:
             raise
         print(f"litfashion: error: {line}", file=sys.stderr)

@@ -8,7 +8,8 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 
 
 class SignalAtStep(Callback):
-    """Sends ``signal`` (a name: ``SIGTERM``, ``SIGKILL``) to this process when training reaches ``step``."""
+    """Sends ``signal`` (a name: ``SIGTERM``, ``SIGKILL``) to this process when training reaches ``step``; under
+    DDP to rank zero's only, the process a launcher or scheduler signals (Lightning forwards it to the others)."""
 
     def __init__(self, step: int, signal: str = "SIGTERM", during: str = "train") -> None:
         self.step = step
@@ -16,11 +17,16 @@ class SignalAtStep(Callback):
         self.during = during
 
     def on_train_batch_start(self, trainer: Trainer, pl_module: LightningModule, batch: Any, batch_idx: int) -> None:
-        if self.during == "train" and trainer.global_step == self.step:
+        if self.during == "train" and trainer.global_step == self.step and trainer.global_rank == 0:
             os.kill(os.getpid(), self.signum)
 
     def on_validation_batch_start(
         self, trainer: Trainer, pl_module: LightningModule, batch: Any, batch_idx: int, dataloader_idx: int = 0
     ) -> None:
-        if self.during == "validation" and trainer.global_step == self.step and batch_idx == 0:
+        if (
+            self.during == "validation"
+            and trainer.global_step == self.step
+            and batch_idx == 0
+            and trainer.global_rank == 0
+        ):
             os.kill(os.getpid(), self.signum)

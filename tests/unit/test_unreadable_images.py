@@ -54,7 +54,7 @@ def test_a_workers_error_is_the_workers_own_line(images: Path, capsys: pytest.Ca
     err = capsys.readouterr().err
     assert exited.value.code == 2
     assert error_lines(err) == [
-        f"litfashion: error: {images / 'c.png'} (imgs/train.csv line 4): cannot decode the image: "
+        f"litfashion: error: {images / 'c.png'} ({images / 'train.csv'} line 4): cannot decode the image: "
         "Unsupported image file. Only jpeg, png, webp and gif are currently supported."
     ], err
     assert "Caught" not in err and "Traceback" not in err
@@ -75,7 +75,7 @@ def test_predict_lists_the_unreadable_files_and_predicts_the_rest(images: Path, 
     main(["predict", *TINY, "--ckpt_path", str(checkpoint), "--data.init_args.predict_dir=shots"])
 
     err = capsys.readouterr().err
-    assert "2 of 4 images of shots cannot be decoded" in err
+    assert f"2 of 4 images of {Path.cwd() / 'shots'} cannot be decoded" in err  # parsed paths are absolute
     assert "shots/broken.png" in err and "shots/sub/cut.png" in err and not error_lines(err)
     written = next(Path("lightning_logs").rglob("predictions.csv"))
     with written.open() as f:

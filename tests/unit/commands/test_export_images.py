@@ -43,7 +43,12 @@ def test_training_on_exported_pngs_equals_the_builtin_path(workdir: Path, tiny_s
     same += ["--model.init_args.optimizer", "torch.optim.SGD", "--model.init_args.optimizer.init_args.lr", "0.05"]
     same += ["--model.init_args.optimizer.init_args.weight_decay", "0"]
     main(["fit", "--config", str(CONFIGS / "fashion_mnist.yaml"), *same])
-    main(["fit", "--config", str(CONFIGS / "csv_images.yaml"), *same])
+    # On the command line, relative to the working directory (the config's own defaults name the checkout's).
+    csvs = [
+        f"--data.init_args.{split}_csv=fashion-png/{name}.csv"
+        for split, name in [("train", "train"), ("val", "test"), ("test", "test")]
+    ]
+    main(["fit", "--config", str(CONFIGS / "csv_images.yaml"), *same, *csvs])
     builtin, from_csv = (torch.load(workdir / "lightning_logs" / f"version_{v}" / "checkpoints" / "last.ckpt",
                                     weights_only=True) for v in (0, 1))  # fmt: skip
     # val/acc is measured on the test split in both configs.

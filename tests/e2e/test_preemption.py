@@ -1,0 +1,107 @@
+"""Faults where a process is what is tested: SIGTERM from outside (a cluster preempting the job), under DDP, and
+SIGKILL at random moments while checkpoints are written. The in-process rows are in tests/unit/test_fault_table.py."""
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from litfashion.cli import main
+from tests.e2e.test_ddp import DDP_FIT, run_ddp
+from tests.helpers.commands import tutorial_on_cpu
+from tests.helpers.in_process import in_folder
+from tests.helpers.process import with_repo_importable
+
+pytestmark = pytest.mark.slow
+
+FOREVER = tutorial_on_cpu("fit", "--trainer.max_epochs", "100000", "--data.init_args.shuffle", "true")
+CHECKPOINTS = Path("lightning_logs/version_0/checkpoints")
+
+
+def start(args: list[str], cwd: Path, source: Path) -> subprocess.Popen:
+    env = with_repo_importable({**os.environ, "PYTHONUNBUFFERED": "1", "LITFASHION_FASHION_MNIST_DIR": str(source)})
+    return subprocess.Popen(
+        [sys.executable, "-m", "litfashion", *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def wait_for(path: Path, proc: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert proc.poll() is None and time.monotonic() < deadline, "training did not start"
+        time.sleep(0.05)
+
+
+def test_sigterm_writes_a_checkpoint_exits_143_and_names_the_resume_command(
+    tmp_path: Path, tiny_source: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proc = start(FOREVER, tmp_path, tiny_source)
+    try:
+        wait_for(tmp_path / CHECKPOINTS / "last.ckpt", proc)
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 143, output
+    assert "Traceback" not in output
+    interrupted = CHECKPOINTS / "interrupted.ckpt"
+    hint = [line for line in output.splitlines() if "Resume with:" in line]
+    assert len(hint) == 1 and hint[0].endswith(f"--ckpt_path {interrupted}"), output
+    stopped = torch.load(tmp_path / interrupted, weights_only=True)
+
+    # The same command with --ckpt_path last continues from the newest checkpoint: the interrupted one.
+    in_folder(monkeypatch, tmp_path, tiny_source)
+    until = stopped["epoch"] + 2
+    main([*FOREVER, "--trainer.max_epochs", str(until), "--ckpt_path", "last"])
+    assert torch.load(tmp_path / CHECKPOINTS / "last.ckpt", weights_only=True)["epoch"] == until - 1
+
+
+def test_sigterm_under_ddp_stops_every_rank_with_143(tmp_path: Path, tiny_source: Path) -> None:
+    status, output = run_ddp(
+        *DDP_FIT,
+        "--trainer.max_epochs", "3",
+        "--trainer.callbacks+", "tests.helpers.signals.SignalAtStep",
+        "--trainer.callbacks.step", "5",
+        cwd=tmp_path,
+        source=tiny_source,
+    )  # fmt: skip
+    assert status == 143, output[-3000:]
+    assert "Interrupted by SIGTERM at step 6" in output
+    assert torch.load(tmp_path / CHECKPOINTS / "interrupted.ckpt", weights_only=True)["global_step"] == 6
+
+
+def test_sigkill_while_checkpoints_are_written_never_leaves_a_broken_one(tmp_path: Path, tiny_source: Path) -> None:
+    """A small network checkpointed every step, killed at random moments: every checkpoint on disk loads."""
+    every_step = [
+        "--model.init_args.net.init_args.hidden_sizes", "[16]",
+        "--last_checkpoint.every_n_train_steps", "1",
+        "--last_checkpoint.every_n_epochs", "null",
+    ]  # fmt: skip
+    moments = random.Random(0)
+    for kill in range(3):
+        args = FOREVER + every_step + (["--ckpt_path", "last"] if kill else [])
+        proc = start(args, tmp_path, tiny_source)
+        try:
+            wait_for(tmp_path / CHECKPOINTS / "last.ckpt", proc)
+            time.sleep(moments.uniform(0.2, 1.5))
+            proc.kill()
+            proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        found = sorted(p for p in (tmp_path / CHECKPOINTS).glob("*.ckpt"))
+        assert found, "no checkpoint"
+        for path in found:
+            torch.load(path, weights_only=True)  # complete: an old one or a new one, never a partial file
