@@ -114,4 +114,3 @@ def test_a_stopped_database_stops_the_sweep_with_one_line_and_the_rerun_complete
     in_folder(monkeypatch, workdir, tiny_source)
     main([*TINY, "--study_name", "tiny_pg"])
     check_completed(optuna.load_study(study_name="tiny_pg", storage=url))
-

@@ -8,9 +8,8 @@ import yaml
 
 from litfashion.cli import main
 from litfashion.errors import ConfigError
-from litfashion.sweep.config import parse_sweep_args
-from litfashion.sweep.space import grid_size, short_names
-from litfashion.sweep.space_check import check_space
+from litfashion.sweep.config import grid_size, parse_sweep_args, short_names
+from litfashion.sweep.worker import check_space
 from tests.helpers.paths import CONFIGS
 
 TINY = CONFIGS / "sweeps" / "tiny.yaml"

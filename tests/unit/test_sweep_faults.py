@@ -18,8 +18,7 @@ from optuna.trial import TrialState, create_trial
 import litfashion.atomic
 from litfashion.cli import main
 from litfashion.sweep.config import parse_sweep_args
-from litfashion.sweep.storage import open_storage
-from litfashion.sweep.study import open_study
+from litfashion.sweep.study import open_storage, open_study
 from tests.helpers.held_trial import HELD, HOLD, wait_until_held
 from tests.helpers.in_process import in_folder
 from tests.helpers.paths import CONFIGS

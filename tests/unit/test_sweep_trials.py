@@ -11,7 +11,7 @@ from optuna.storages.journal import JournalFileBackend, JournalStorage
 from optuna.trial import TrialState
 
 from litfashion.cli import main
-from litfashion.sweep import processes
+from litfashion.sweep import worker
 from tests.helpers.paths import CONFIGS
 
 LR = "model.init_args.optimizer.init_args.lr"
@@ -60,11 +60,11 @@ def test_a_metric_the_run_never_logs_stops_the_sweep(sweep_here: Path, capsys: p
 def test_a_forked_worker_runs_with_the_command_s_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """The forkserver's environment is that of its start; the worker takes the one its command passes."""
     seen: dict[str, str] = {}
-    monkeypatch.setattr(processes, "run_worker", lambda settings, index: seen.update(os.environ) or 0)
+    monkeypatch.setattr(worker, "run_worker", lambda settings, index: seen.update(os.environ) or 0)
     saved = dict(os.environ)
     try:
         with pytest.raises(SystemExit) as exited:
-            processes.worker_main(None, 0, "1", {"PATH": saved.get("PATH", ""), "LITFASHION_FASHION_MNIST_DIR": "/d"})
+            worker.worker_main(None, 0, "1", {"PATH": saved.get("PATH", ""), "LITFASHION_FASHION_MNIST_DIR": "/d"})
     finally:
         os.environ.clear()
         os.environ.update(saved)

@@ -8,12 +8,9 @@ import sys
 
 from litfashion.quiet import quiet_third_party
 from litfashion.sweep.config import parse_sweep_args
-from litfashion.sweep.interrupt import stop_signal_of
-from litfashion.sweep.processes import run_workers
 from litfashion.sweep.report import write_report
-from litfashion.sweep.space_check import check_space
-from litfashion.sweep.storage import StorageError, open_storage, storage_errors, storage_kind
-from litfashion.sweep.study import open_study
+from litfashion.sweep.study import StorageError, open_storage, open_study, storage_errors, storage_kind
+from litfashion.sweep.worker import check_space, run_workers, stop_signal_of
 
 
 def main(argv: list[str]) -> None:

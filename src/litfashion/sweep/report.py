@@ -13,8 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from litfashion.atomic import atomic_open, atomic_write_text
-from litfashion.sweep.config import SweepConfig
-from litfashion.sweep.space import decode, short_names
+from litfashion.sweep.config import SweepConfig, decode, short_names
 
 RESULTS_CSV = "results.csv"
 HISTORY_PNG = "optimization_history.png"
