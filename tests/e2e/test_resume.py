@@ -103,3 +103,44 @@ def test_sigkilled_run_resumes_bit_for_bit(
     expected = scalars_by_step(workdir / "straight/lightning_logs/version_0")
     assert {"train/loss", "val/acc", "val/acc_best", "train/loss_epoch"} <= expected.keys()
     assert scalars_by_step(run_dir) == expected
+
+
+CSV_DATA = [
+    "--data", "litfashion.data.CSVImageDataModule",
+    "--data.init_args.train_csv", "png/train.csv",
+    "--data.init_args.val_csv", "png/test.csv",
+    "--data.init_args.class_names", "null",
+    "--data.init_args.cache", "false",  # decoded from the files at every step, in the main process
+    "--data.init_args.num_workers", "0",
+]  # fmt: skip
+MID_EPOCH = {"mlp": NETWORKS["mlp"], "cnn": NETWORKS["cnn"], "csv-mlp": [*NETWORKS["mlp"], *CSV_DATA]}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("network", MID_EPOCH)
+def test_sigtermed_mid_epoch_run_resumes_bit_for_bit(
+    network: str, workdir: Path, tiny_source: Path, restores_determinism: None
+) -> None:
+    """SIGTERM in the middle of epoch 1 (step 12 of 8-step epochs): the loader's position and the running epoch's
+    training metrics are in interrupted.ckpt, so the resumed run ends as an uninterrupted one, every logged
+    value included. In-process: the signal is the process's own."""
+    if network.startswith("csv"):
+        main(["export-images", "png", "--source-dir", str(tiny_source), "--data-dir", "data"])
+    args = [*ARGS, *MID_EPOCH[network]]
+    main([*args, "--trainer.logger.init_args.save_dir", "straight"])
+    stopped = [*args, "--trainer.logger.init_args.save_dir", "resumed"]
+    with pytest.raises(SystemExit) as exited:
+        main([*stopped, "--trainer.callbacks+", "tests.helpers.signals.SignalAtStep", "--trainer.callbacks.step", "11"])
+    assert exited.value.code == 143
+    run_dir = workdir / "resumed" / "lightning_logs" / "version_0"
+    interrupted = torch.load(run_dir / "checkpoints" / "interrupted.ckpt", weights_only=True)
+    assert interrupted["global_step"] == 12
+    assert interrupted["loops"]["fit_loop"]["state_dict"]["combined_loader"][0]["taken"] == 4
+
+    main([*stopped, "--ckpt_path", "last"])  # the newest checkpoint: interrupted.ckpt
+    straight = torch.load(workdir / "straight/lightning_logs/version_0/checkpoints/last.ckpt", weights_only=True)
+    again = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
+    assert again["global_step"] == straight["global_step"] == 24
+    assert_same(straight["state_dict"], again["state_dict"], "state_dict")
+    assert_same(straight["optimizer_states"], again["optimizer_states"], "optimizer_states")
+    assert scalars_by_step(run_dir) == scalars_by_step(workdir / "straight/lightning_logs/version_0")
