@@ -134,7 +134,6 @@ def parts(n: int) -> list[tuple[str, float]]:
 
     from litfashion.callbacks import StopOnNonFiniteLoss
     from litfashion.callbacks.finite_loss import NO_BAD_STEP
-    from litfashion.callbacks.model_checkpoint import ModelCheckpoint as CachedKeyCheckpoint
     from litfashion.data.in_memory import BatchedInMemoryImages, make_loader
     from litfashion.models import ImageClassifier
     from litfashion.models.running_metrics import LossAndAccuracy
@@ -182,8 +181,7 @@ def parts(n: int) -> list[tuple[str, float]]:
         for profiler in (PassThroughProfiler(), NoProfiler()):
             label = f"Lightning's hook dispatch, per {name} ({type(profiler).__name__})"
             rows.append((label, per_callback(make, profiler, n)))
-    label = "Lightning's hook dispatch, per litfashion ModelCheckpoint (NoProfiler, state_key built once)"
-    return [*rows, (label, per_callback(lambda i: CachedKeyCheckpoint(monitor=f"m{i}"), NoProfiler(), n))]
+    return rows
 
 
 def summarize(times: dict[str, list[float]]) -> dict[str, dict[str, float]]:

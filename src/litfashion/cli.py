@@ -10,7 +10,7 @@ from typing import Any
 
 from jsonargparse import Namespace, lazy_instance
 from lightning.pytorch import Callback, LightningDataModule, LightningModule, Trainer
-from lightning.pytorch.callbacks import BasePredictionWriter, Checkpoint, EarlyStopping, ProgressBar
+from lightning.pytorch.callbacks import BasePredictionWriter, Checkpoint, EarlyStopping, ModelCheckpoint, ProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.plugins.io import CheckpointIO
@@ -31,18 +31,18 @@ from litfashion.callbacks import (
     StopOnNonFiniteLoss,
 )
 from litfashion.callbacks.group import CallbackGroup, is_stateless
-from litfashion.callbacks.model_checkpoint import ModelCheckpoint
 from litfashion.callbacks.progress_bar import MetricsProgressBar
 from litfashion.callbacks.save_config import AtomicSaveConfig
 from litfashion.checkpoint_io import AtomicCheckpointIO
 from litfashion.config_paths import absolute_paths
 from litfashion.errors import LitFashionError
+from litfashion.lightning_compat import CheckpointHparamsMixin, instantiate_trainer
 from litfashion.models.legacy_hparams import upgrade_hparams
 from litfashion.no_profiler import NoProfiler
 from litfashion.quiet import quiet_resumed_fit, quiet_third_party
 
 # What every run shows in TensorBoard and the terminal: config key -> callback, each off with `KEY.enabled: false`.
-TENSORBOARD_CALLBACKS = {
+TENSORBOARD_CALLBACKS: dict[str, type[Callback]] = {
     "lr_monitor": LearningRateLogger,
     "hparams": HparamsLogger,
     "confusion_matrix": ConfusionMatrixLogger,
@@ -75,6 +75,19 @@ CHECKPOINT_DEFAULTS = {
     "last_checkpoint.enable_version_counter": False,
 }
 
+# Every callback the CLI configures: config key -> class. Since Lightning 2.6, `save_last` rewrites last.ckpt only
+# when a new best is saved; a second, unmonitored ModelCheckpoint keeps last.ckpt at the latest epoch for resuming.
+CALLBACKS: dict[str, type[Callback]] = {
+    "progress_bar": MetricsProgressBar,
+    "checkpoint": ModelCheckpoint,
+    "last_checkpoint": ModelCheckpoint,
+    "predictions": PredictionWriter,
+    "finite_loss": StopOnNonFiniteLoss,
+    "interrupt_checkpoint": CheckpointOnInterrupt,
+    "rng_state": RNGStateCheckpoint,
+    **TENSORBOARD_CALLBACKS,
+}
+
 # Config keys of the callbacks that only act in one subcommand, and of those that write checkpoints.
 SUBCOMMAND_ONLY_CALLBACKS = {"predictions": "predict"}
 CHECKPOINT_CALLBACKS = ("checkpoint", "last_checkpoint", "interrupt_checkpoint")
@@ -83,7 +96,7 @@ CHECKPOINT_CALLBACKS = ("checkpoint", "last_checkpoint", "interrupt_checkpoint")
 FOUND_BY_TYPE = (Checkpoint, EarlyStopping, ProgressBar, BasePredictionWriter)
 
 
-class LitFashionCLI(LightningCLI):
+class LitFashionCLI(CheckpointHparamsMixin, LightningCLI):
     """Links what the data defines (input shape, classes) into the model; runs ``litfashion.preflight``."""
 
     # The CLI running in this process, for the error line of a write that fails mid-run (main() names its folder).
@@ -109,20 +122,10 @@ class LitFashionCLI(LightningCLI):
         # so tasks without classes (the linear regression) share this CLI (tests/unit/models/test_linear_regression.py).
         for attribute in ("input_shape", "num_classes", "class_names"):
             parser.link_arguments(f"data.{attribute}", f"model.init_args.{attribute}", apply_on="instantiate")
-        parser.add_lightning_class_args(MetricsProgressBar, "progress_bar")
-        parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
-        # Since Lightning 2.6, `save_last` rewrites last.ckpt only when a new best is saved; a second, unmonitored
-        # ModelCheckpoint keeps last.ckpt at the latest epoch, which is what resuming needs.
-        parser.add_lightning_class_args(ModelCheckpoint, "last_checkpoint")
+        for key, callback in CALLBACKS.items():
+            parser.add_lightning_class_args(callback, key)
         parser.link_arguments("checkpoint.dirpath", "last_checkpoint.dirpath")
         parser.set_defaults(CHECKPOINT_DEFAULTS)
-        parser.add_lightning_class_args(PredictionWriter, "predictions")
-        # Faults and exact resume (issue 6).
-        parser.add_lightning_class_args(StopOnNonFiniteLoss, "finite_loss")
-        parser.add_lightning_class_args(CheckpointOnInterrupt, "interrupt_checkpoint")
-        parser.add_lightning_class_args(RNGStateCheckpoint, "rng_state")
-        for key, callback in TENSORBOARD_CALLBACKS.items():
-            parser.add_lightning_class_args(callback, key)
 
     def parse_arguments(self, parser: LightningArgumentParser, args: Sequence[str] | None) -> None:
         """Resolve ``--ckpt_path last`` and check the checkpoint and directories while only the config exists."""
@@ -149,12 +152,11 @@ class LitFashionCLI(LightningCLI):
         if saves_config and preflight.check_shared_root_dir(config, subcommand or "", config_filename):
             self.save_config_kwargs["overwrite"] = True
 
-    def _parse_ckpt_path(self) -> None:
+    def apply_checkpoint_hparams(self) -> None:
         """The checkpoint's model hyperparameters over the config, as LightningCLI does, but from the checkpoint
         already loaded (safely) above, upgraded from before the network was injected (``legacy_hparams``), and
         without ``init_weights`` (the checkpoint holds the weights) or ``test_time_flip`` (how to evaluate is the
         config's choice, not the trained model's)."""
-        # Overrides LightningCLI's private method: its own re-reads the file and cannot upgrade old hyperparameters.
         if self._ckpt is None:
             return
         hparams = upgrade_hparams(dict(self._ckpt.get("hyper_parameters") or {}))
@@ -181,8 +183,7 @@ class LitFashionCLI(LightningCLI):
         plugins = _as_list(trainer_config.get("plugins"))
         if not any(isinstance(plugin, CheckpointIO) for plugin in plugins):
             trainer_config["plugins"] = [*plugins, AtomicCheckpointIO()]
-        # Private: the public instantiate_trainer attaches every configured callback; this takes the list.
-        return self._instantiate_trainer(trainer_config, self._active_callbacks(trainer_config))
+        return instantiate_trainer(self, trainer_config, self._active_callbacks(trainer_config))
 
     def _section(self, config: Namespace) -> Namespace:
         """The running subcommand's part of ``config`` (all of it for ``make_cli(run=False)``)."""
@@ -204,8 +205,7 @@ class LitFashionCLI(LightningCLI):
         own_bar = any(isinstance(cb, ProgressBar) for cb in _as_list(trainer_config.get("callbacks")))
         if trainer_config.get("enable_progress_bar") is False or own_bar:
             skipped.add("progress_bar")
-        # Private: LightningCLI offers no public way to the subcommand parser's callback keys.
-        keys = [key for key in self._parser(self.subcommand).callback_keys if key not in skipped]
+        keys = [key for key in CALLBACKS if key not in skipped]
         callbacks = [self._section(self.config_init)[key] for key in keys]
         active = [callback for callback in callbacks if getattr(callback, "enabled", True) is not False]
         for callback in active:

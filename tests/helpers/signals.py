@@ -1,7 +1,7 @@
 """Test-only callbacks that signal their own process at a chosen step: a crash or a preemption at a known point."""
 
 import os
-import signal
+import signal as signals
 from typing import Any
 
 from lightning.pytorch import Callback, LightningModule, Trainer
@@ -13,7 +13,7 @@ class SignalAtStep(Callback):
 
     def __init__(self, step: int, signal: str = "SIGTERM", during: str = "train") -> None:
         self.step = step
-        self.signum = getattr(__import__("signal"), signal)
+        self.signum = getattr(signals, signal)
         self.during = during
 
     def on_train_batch_start(self, trainer: Trainer, pl_module: LightningModule, batch: Any, batch_idx: int) -> None:

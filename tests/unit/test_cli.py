@@ -7,11 +7,10 @@ from pathlib import Path
 import pytest
 import torch
 from lightning.pytorch import Trainer
-from lightning.pytorch.callbacks import Checkpoint
+from lightning.pytorch.callbacks import Checkpoint, ModelCheckpoint
 
 from litfashion.callbacks import PredictionWriter
 from litfashion.callbacks.interrupt_checkpoint import CheckpointOnInterrupt
-from litfashion.callbacks.model_checkpoint import ModelCheckpoint
 from litfashion.cli import TENSORBOARD_CALLBACKS, main, make_cli
 from tests.helpers.in_process import in_folder
 from tests.helpers.paths import CONFIGS

@@ -66,12 +66,8 @@ CKPT_ON_DISK = ["--checkpoint.dirpath", f"{DISK}/ckpt"]
 
 
 def disk_fault_at_step_10(fault: str) -> list[str]:
-    return ["--trainer.callbacks+", "tests.helpers.small_disk.DiskFaultAtStep", "--trainer.callbacks.folder", DISK] + [
-        "--trainer.callbacks.step",
-        "10",
-        "--trainer.callbacks.fault",
-        fault,
-    ]
+    callback = ["--trainer.callbacks+", "tests.helpers.small_disk.DiskFaultAtStep", "--trainer.callbacks.folder", DISK]
+    return [*callback, "--trainer.callbacks.step", "10", "--trainer.callbacks.fault", fault]
 
 
 FAULTS = [

@@ -7,6 +7,7 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 from torch.utils.tensorboard.summary import hparams
 
 from litfashion.callbacks.tensorboard import summary_writer
+from litfashion.lightning_compat import event_file_writer
 
 FIT_METRICS = ("val/acc_best", "val/acc", "val/loss", "train/acc", "train/loss_epoch")
 TEST_METRICS = ("test/acc", "test/loss")
@@ -81,8 +82,7 @@ class HparamsLogger(Callback):
         if writer is None or not metrics:
             return
         experiment, session_start, session_end = hparams(run_params(trainer, pl_module), dict.fromkeys(metrics, 0.0))
-        # SummaryWriter has no public handle on the run's own event file (add_hparams writes into a sub-run).
-        file_writer = writer._get_file_writer()
+        file_writer = event_file_writer(writer)
         for summary in (experiment, session_start, session_end):
             file_writer.add_summary(summary, trainer.global_step)
 

@@ -12,6 +12,7 @@ from torchmetrics.classification import MulticlassAccuracy
 
 from litfashion.config_paths import ConfigPath
 from litfashion.errors import ConfigError
+from litfashion.lightning_compat import HookNameMixin, logs_this_step
 from litfashion.models.batch_norm_batches import check_last_training_batch
 from litfashion.models.init_weights import load_init_weights
 from litfashion.models.mlp import MLP
@@ -23,7 +24,7 @@ from litfashion.models.schedulers import build_scheduler
 TRAIN_METRICS_KEY = "litfashion_train_metrics"
 
 
-class ImageClassifier(LightningModule):
+class ImageClassifier(HookNameMixin, LightningModule):
     """Classifies images with ``net``; targets may be class indices or class probabilities (one-hot).
 
     The network, optimizer and scheduler are injected from the YAML by ``class_path``, so any of them works
@@ -96,16 +97,6 @@ class ImageClassifier(LightningModule):
         self.test_loss = MeanMetric()
         self.test_acc = MulticlassAccuracy(num_classes, average="micro")
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        """Lightning records the running hook's name (``_current_fx_name``) before and after every hook it calls,
-        dozens of times a training step, and ``nn.Module.__setattr__`` first checks each value against the
-        parameters, buffers and submodules. A string or ``None`` replacing a plain attribute (one in ``__dict__``,
-        so none of those) ends up set directly by ``nn.Module`` anyway: here it is set directly at once."""
-        if (value is None or type(value) is str) and name in self.__dict__:
-            object.__setattr__(self, name, value)
-        else:
-            super().__setattr__(name, value)
-
     @property
     def class_names(self) -> list[str]:
         """The class names in index order (``0``, ``1``, ... when none were given)."""
@@ -142,16 +133,9 @@ class ImageClassifier(LightningModule):
         self.train_metrics.update(loss, logits, target)
         # `self.log` is costly per call (see BENCHMARKS.md): call it only on the steps the logger writes, as
         # Lightning's own LearningRateMonitor does; the progress bar shows the loss as of the last one.
-        if self._logs_this_step():
+        if logs_this_step(self.trainer):
             self.log("train/loss", loss, on_step=True, on_epoch=False, prog_bar=True)
         return loss
-
-    def _logs_this_step(self) -> bool:
-        """Whether the logger writes this training step: Lightning's own rule, from public Trainer state."""
-        every = self.trainer.log_every_n_steps
-        if every == 0:
-            return False
-        return (self.trainer.global_step + 1) % every == 0 or self.trainer.should_stop
 
     def on_train_epoch_end(self) -> None:
         if self.train_metrics.update_called:
