@@ -35,7 +35,6 @@ from litfashion.callbacks.progress_bar import MetricsProgressBar
 from litfashion.callbacks.save_config import AtomicSaveConfig
 from litfashion.checkpoint_io import AtomicCheckpointIO
 from litfashion.config_paths import absolute_paths
-from litfashion.errors import LitFashionError
 from litfashion.lightning_compat import CheckpointHparamsMixin, instantiate_trainer
 from litfashion.models.legacy_hparams import upgrade_hparams
 from litfashion.no_profiler import NoProfiler
@@ -244,13 +243,39 @@ SIGTERM_EXIT_STATUS = 143
 # A write that failed for want of space or a working disk: the machine's trouble, not a bug.
 WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO}
 
-# Commands beside LightningCLI's fit/validate/test/predict: name -> "module:function(argv)".
-EXTRA_COMMANDS: dict[str, str] = {
-    "export": "litfashion.commands.export_model:main",
-    "export-images": "litfashion.commands.export_images:main",
-    "sweep": "litfashion.commands.sweep:main",
-    "serve": "litfashion.commands.serve:main",
+# Every command, as `litfashion --help` lists it: name -> (what it does, "module:function(argv)"); None: one of
+# LightningCLI's subcommands, run by `make_cli`.
+COMMANDS: dict[str, tuple[str, str | None]] = {
+    "fit": ("train a model, validating it after each epoch (--ckpt_path last resumes)", None),
+    "validate": ("evaluate a checkpoint on the validation data", None),
+    "test": ("evaluate a checkpoint on the test data", None),
+    "predict": ("predict with a checkpoint: predictions.csv, one row per image", None),
+    "export": ("the trained network for use without Lightning", "litfashion.commands.export_model:main"),
+    "export-images": (
+        "FashionMNIST as PNG files and CSVs, for CSVImageDataModule",
+        "litfashion.commands.export_images:main",
+    ),
+    "sweep": ("hyperparameter search with Optuna, every trial a real fit", "litfashion.commands.sweep:main"),
+    "serve": ("a trained model on LitServe: POST /predict and a web page", "litfashion.commands.serve:main"),
 }
+
+
+def usage() -> str:
+    """``litfashion --help``: every command with one line; each command's own ``--help`` has its options."""
+    width = max(map(len, COMMANDS))
+    lines = [f"  {name:<{width}}  {summary}" for name, (summary, _) in COMMANDS.items()]
+    return "\n".join(
+        [
+            "usage: litfashion COMMAND [OPTIONS]   (python -m litfashion works too)",
+            "",
+            "The PyTorch basics tutorial as a Lightning training tool: FashionMNIST or your own images.",
+            "",
+            "commands:",
+            *lines,
+            "",
+            "`litfashion COMMAND --help` shows a command's options; README.md has worked examples.",
+        ]
+    )
 
 
 def make_cli(args: Sequence[str] | None = None, run: bool = True) -> LitFashionCLI:
@@ -275,30 +300,41 @@ def make_cli(args: Sequence[str] | None = None, run: bool = True) -> LitFashionC
 
 
 def main(args: Sequence[str] | None = None) -> None:
+    """One entry point: the command named first runs; every error is reported the same way, in one line."""
     argv = list(sys.argv[1:] if args is None else args)
-    if argv and argv[0] in EXTRA_COMMANDS:
-        module_name, function = EXTRA_COMMANDS[argv[0]].split(":")
-        command = getattr(importlib.import_module(module_name), function)
-        try:
-            command(argv[1:])
-        except LitFashionError as err:
-            print(f"litfashion {argv[0]}: error: {err}", file=sys.stderr)
-            raise SystemExit(2) from None
-        return
+    name = argv[0] if argv else None
+    if name in (None, "-h", "--help"):
+        print(usage(), file=sys.stdout if name else sys.stderr)
+        raise SystemExit(0 if name else 2)
+    if not name.startswith("-") and name not in COMMANDS:
+        hint = error_report.close_matches(name, list(COMMANDS))
+        print(f"litfashion: error: unknown command {name!r}{hint} (`litfashion --help` lists them)", file=sys.stderr)
+        raise SystemExit(2)
+    target = COMMANDS.get(name, ("", None))[1]
     try:
-        make_cli(args)
+        if target is None:
+            make_cli(args)
+        else:
+            module_name, function = target.split(":")
+            getattr(importlib.import_module(module_name), function)(argv[1:])
     except SIGTERMException:
         raise SystemExit(SIGTERM_EXIT_STATUS) from None
     except Exception as err:
-        line = error_report.one_line(err, argv)
+        line = error_report.one_line(err, argv) if target is None else _project_line(err)
         if line is None and isinstance(err, OSError) and err.errno in WRITE_ERRNOS:
             line = f"cannot write {_failed_path(err)}: {describe(err)}"
         if line is None:
             raise
-        print(f"litfashion: error: {line}", file=sys.stderr)
+        print(f"litfashion{'' if target is None else ' ' + name}: error: {line}", file=sys.stderr)
         if isinstance(err, argparse.ArgumentError):
             print(error_report.help_hint(argv), file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def _project_line(err: BaseException) -> str | None:
+    """A command's own error (a ``LitFashionError``), as its message."""
+    project = error_report.project_error(err)
+    return None if project is None else str(project)
 
 
 def _failed_path(err: OSError) -> str:

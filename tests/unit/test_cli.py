@@ -11,7 +11,7 @@ from lightning.pytorch.callbacks import Checkpoint, ModelCheckpoint
 
 from litfashion.callbacks import PredictionWriter
 from litfashion.callbacks.interrupt_checkpoint import CheckpointOnInterrupt
-from litfashion.cli import TENSORBOARD_CALLBACKS, main, make_cli
+from litfashion.cli import COMMANDS, TENSORBOARD_CALLBACKS, main, make_cli
 from tests.helpers.in_process import in_folder
 from tests.helpers.paths import CONFIGS
 from tests.helpers.tensorboard_events import scalars
@@ -215,3 +215,27 @@ def test_without_a_logger_a_second_run_keeps_the_first_runs_files(workdir: Path,
 
 
 # Missing, unsafe and mismatched checkpoints: test_safe_loading.py; the console script: tests/e2e.
+
+
+def test_help_lists_every_command_and_each_command_has_its_own_help(capsys: pytest.CaptureFixture) -> None:
+    """One entry point, as litgpt's: `litfashion --help` names every command with one line, and each one's own
+    `--help` works."""
+    with pytest.raises(SystemExit) as exited:
+        main(["--help"])
+    assert exited.value.code == 0
+    listed = dict(re.findall(r"^  (\S+) +(.+)$", capsys.readouterr().out, re.M))
+    assert listed.keys() == COMMANDS.keys()
+    for name in COMMANDS:
+        with pytest.raises(SystemExit) as exited:
+            main([name, "--help"])
+        assert exited.value.code == 0, name
+        assert "usage:" in capsys.readouterr().out, name
+
+
+def test_an_unknown_command_is_one_line_with_the_closest(capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["swep", "--config", "x.yaml"])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.strip() == (
+        "litfashion: error: unknown command 'swep'; did you mean sweep? (`litfashion --help` lists them)"
+    )
