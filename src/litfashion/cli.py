@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from jsonargparse import Namespace, lazy_instance
+from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch import Callback, LightningDataModule, LightningModule, Trainer
 from lightning.pytorch.callbacks import BasePredictionWriter, Checkpoint, EarlyStopping, ModelCheckpoint, ProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
@@ -35,6 +36,7 @@ from litfashion.callbacks.progress_bar import MetricsProgressBar
 from litfashion.callbacks.save_config import AtomicSaveConfig
 from litfashion.checkpoint_io import AtomicCheckpointIO
 from litfashion.config_paths import absolute_paths
+from litfashion.errors import ConfigError
 from litfashion.lightning_compat import CheckpointHparamsMixin, instantiate_trainer
 from litfashion.models.legacy_hparams import upgrade_hparams
 from litfashion.no_profiler import NoProfiler
@@ -168,6 +170,16 @@ class LitFashionCLI(CheckpointHparamsMixin, LightningCLI):
         if "_class_path" in hparams:
             hparams = {"class_path": hparams.pop("_class_path"), "dict_kwargs": hparams}
         self.config = self.parser.parse_object({self.config.subcommand: {"model": hparams}}, self.config)
+
+    def instantiate_classes(self) -> None:
+        """A check failing while the configured classes and the Trainer are built is bad input, reported as the
+        setting and the check's words; a ``LitFashionError`` inside keeps its own message."""
+        try:
+            super().instantiate_classes()
+        except (MisconfigurationException, ValueError) as err:
+            if error_report.project_error(err) is not None:
+                raise
+            raise ConfigError(error_report.construction_error(err)) from err
 
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
         """Check the built model against the checkpoint and its optimizer settings before the Trainer exists; no
@@ -307,8 +319,8 @@ def main(args: Sequence[str] | None = None) -> None:
         print(usage(), file=sys.stdout if name else sys.stderr)
         raise SystemExit(0 if name else 2)
     if not name.startswith("-") and name not in COMMANDS:
-        hint = error_report.close_matches(name, list(COMMANDS))
-        print(f"litfashion: error: unknown command {name!r}{hint} (`litfashion --help` lists them)", file=sys.stderr)
+        hint = error_report.close_matches(name, list(COMMANDS), cutoff=0.6)
+        print(f"litfashion: error: unknown command {name!r}{hint} Commands: {', '.join(COMMANDS)}", file=sys.stderr)
         raise SystemExit(2)
     target = COMMANDS.get(name, ("", None))[1]
     try:

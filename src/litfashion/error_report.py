@@ -18,7 +18,6 @@ from types import FrameType
 from typing import Any
 
 import yaml
-from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch import Trainer
 
 from litfashion.errors import LitFashionError
@@ -35,8 +34,6 @@ def one_line(err: BaseException, argv: Sequence[str]) -> str | None:
         return unwrap_worker_message(project)
     if isinstance(err, argparse.ArgumentError):
         return parse_error(err, argv)
-    if isinstance(err, (MisconfigurationException, ValueError)) and _raised_while_building(err):
-        return construction_error(err)
     return None
 
 
@@ -162,8 +159,8 @@ def _tidy(text: str) -> str:
     return re.sub(r"\s+", " ", text.replace("typing.", "")).strip()
 
 
-def close_matches(word: str, candidates: Sequence[str]) -> str:
-    found = difflib.get_close_matches(word, list(candidates), n=3, cutoff=0.75)
+def close_matches(word: str, candidates: Sequence[str], cutoff: float = 0.75) -> str:
+    found = difflib.get_close_matches(word, list(candidates), n=3, cutoff=cutoff)
     return f"; did you mean {' or '.join(found)}?" if found else ""
 
 
@@ -198,12 +195,6 @@ def _frames(err: BaseException) -> Iterator[FrameType]:
     while tb is not None:
         yield tb.tb_frame
         tb = tb.tb_next
-
-
-def _raised_while_building(err: BaseException) -> bool:
-    """Raised while LightningCLI instantiates the configured classes, not while a subcommand runs."""
-    names = [frame.f_code.co_name for frame in _frames(err)]
-    return "instantiate_classes" in names and "_run_subcommand" not in names
 
 
 def construction_error(err: BaseException) -> str:

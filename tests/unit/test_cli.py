@@ -237,5 +237,6 @@ def test_an_unknown_command_is_one_line_with_the_closest(capsys: pytest.CaptureF
         main(["swep", "--config", "x.yaml"])
     assert exited.value.code == 2
     assert capsys.readouterr().err.strip() == (
-        "litfashion: error: unknown command 'swep'; did you mean sweep? (`litfashion --help` lists them)"
+        "litfashion: error: unknown command 'swep'; did you mean sweep? Commands: fit, validate, test, predict, "
+        "export, export-images, sweep, serve"
     )

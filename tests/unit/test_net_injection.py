@@ -130,7 +130,7 @@ def test_init_weights_that_do_not_fit(in_tmp: Path, capsys: pytest.CaptureFixtur
     args = ["fit", "--config", TUTORIAL, "--model.init_args.init_weights", "mlp8.pth"]
     line = fails_cleanly(args, in_tmp, capsys)
     assert line == (
-        "litfashion: error: model.init_weights mlp8.pth does not fit the network (MLP): "
+        f"litfashion: error: model.init_weights {in_tmp / 'mlp8.pth'} does not fit the network (MLP): "
         "missing linear_relu_stack.4.weight; missing linear_relu_stack.4.bias; "
         "linear_relu_stack.0.weight: shape [8, 784] in the file, [512, 784] in the network; "
         "linear_relu_stack.0.bias: shape [8] in the file, [512] in the network; "
@@ -138,7 +138,7 @@ def test_init_weights_that_do_not_fit(in_tmp: Path, capsys: pytest.CaptureFixtur
         "linear_relu_stack.2.bias: shape [10] in the file, [512] in the network"
     )
     line = fails_cleanly([*args[:-1], "missing.pth"], in_tmp, capsys)
-    assert line == "litfashion: error: model.init_weights missing.pth: no such file"
+    assert line == f"litfashion: error: model.init_weights {in_tmp / 'missing.pth'}: no such file"
     args = [*args[:-1], "mlp8.pth", "--model.init_args.net", SMALL_CNN]
     assert "missing features.0.weight" in fails_cleanly(args, in_tmp, capsys)
 
