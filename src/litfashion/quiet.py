@@ -22,7 +22,7 @@ RESUMING_WARNINGS = [
     (r"Checkpoint directory .* exists and is not empty", Warning, r"lightning\.pytorch\.callbacks\.model_checkpoint"),
 ]
 
-# Optuna marks the heartbeat API experimental; a sweep on a database uses it on purpose (sweep/storage.py), outside
+# Optuna marks the heartbeat API experimental; a sweep on a database uses it on purpose (sweep/study.py), outside
 # ``Study.optimize`` (each trial is a whole fit, told to the study by hand). Optuna attributes these warnings to
 # the calling line (litfashion.sweep), so they are matched by message alone.
 SWEEP_WARNINGS = [

@@ -31,7 +31,7 @@ def test_a_resumed_fit_keeps_it() -> None:
     assert shown("fit") == 1
 
 
-# What Optuna 4 says, word for word, when a sweep on a database uses its heartbeat API (sweep/storage.py).
+# What Optuna 4 says, word for word, when a sweep on a database uses its heartbeat API (sweep/study.py).
 OPTUNA_NOTICES = [
     "RetryHeartbeatStaleTrialCallback is experimental (supported from v2.8.0). The interface can change in the future.",
     "optuna.storages._heartbeat.fail_stale_trials is experimental (supported from v2.9.0). The interface can change "
