@@ -46,7 +46,7 @@ def optuna_notices_shown(subcommand: str | None) -> int:
         warnings.simplefilter("always")
         quiet_third_party(subcommand)
         for notice in OPTUNA_NOTICES:
-            warnings.warn_explicit(notice, ExperimentalWarning, "storage.py", 1, module="litfashion.sweep.storage")
+            warnings.warn_explicit(notice, ExperimentalWarning, "study.py", 1, module="litfashion.sweep.study")
         warnings.warn_explicit(
             "Heartbeat of storage is supposed to be used with Study.optimize.", UserWarning, "x.py", 1, module="optuna"
         )
