@@ -98,7 +98,8 @@ def servers(tmp_path_factory: pytest.TempPathFactory, tiny_source: Path) -> Iter
         main(["export", "--ckpt_path", rgb, "--out", "rgb_export"])
         started.append(start(*SERVE_CONFIG, "--export_dir", str(folder / "rgb_export"), cwd=folder))
 
-        main(["export-images", "pngs", "--source-dir", str(tiny_source), "--no-download"])
+        # --subset as large as the tiny test set: all of it, in order, and only as much of the training set.
+        main(["export-images", "pngs", "--subset", "128", "--source-dir", str(tiny_source), "--no-download"])
         to_predict = ("--data.init_args.predict_dir", "rgb/images", "--predictions.output", "rgb.csv")
         main(csv_args("predict", "--ckpt_path", rgb, *to_predict))
         with open("rgb.csv") as f:

@@ -18,7 +18,7 @@ from typing import Any
 from tests.helpers.postgres import free_port
 from tests.helpers.process import with_repo_importable
 
-STOP_S = 10
+STOP_S = 3
 
 
 @dataclass
