@@ -38,8 +38,6 @@ RATIOS.insert(1, ("litfashion", "tutorial", "wall"))
 
 
 # The tutorial's loops, as the seed writes them; test_loop also returns its accuracy.
-
-
 def train_loop(dataloader, model, loss_fn, optimizer):
     size = len(dataloader.dataset)
     model.train()

@@ -14,11 +14,13 @@ from litfashion.config_paths import ConfigPath
 from litfashion.errors import ConfigError
 from litfashion.lightning_compat import HookNameMixin, logs_this_step
 from litfashion.models.batch_norm_batches import check_last_training_batch
+from litfashion.models.compile import compile_net
 from litfashion.models.init_weights import load_init_weights
 from litfashion.models.mlp import MLP
 from litfashion.models.net_callable import NetCallable, build_net, net_factory, net_spec
 from litfashion.models.running_metrics import LossAndAccuracy
 from litfashion.models.schedulers import build_scheduler
+from litfashion.models.test_time_views import test_time_views
 
 # Where a checkpoint keeps the running epoch's training metric states (mid-epoch checkpoints).
 TRAIN_METRICS_KEY = "litfashion_train_metrics"
@@ -42,6 +44,13 @@ class ImageClassifier(HookNameMixin, LightningModule):
             convolutions here ran faster (BENCHMARKS.md, "Networks").
         test_time_flip: Also score each evaluated image's mirror image (validate, test, predict): twice the
             evaluation cost.
+        test_time_shift: Also score each evaluated image (and its mirror, with ``test_time_flip``) moved by this
+            many pixels down-right and up-left, edges replicated: a small translation the network saw in
+            training (``BatchAugment(max_shift=...)``) is averaged out. 0 for none; each shift adds two
+            forward passes per view. Not saved in checkpoints: how to evaluate is the run's choice.
+        compile: Run the network through ``torch.compile`` (inductor) in training and evaluation; the weights and
+            checkpoints are the plain network's. Needs a C++ compiler on the CPU, checked when the run starts.
+            Not saved in checkpoints.
         label_smoothing: Cross-entropy label smoothing, in [0, 1).
         optimizer: Any ``torch.optim`` optimizer by ``class_path`` (``torch.optim.SGD``, ...).
         scheduler: Any learning-rate scheduler by ``class_path``; one that needs the run's length
@@ -59,6 +68,8 @@ class ImageClassifier(HookNameMixin, LightningModule):
         init_weights: ConfigPath | None = None,
         channels_last: bool = False,
         test_time_flip: bool = False,
+        test_time_shift: int = 0,
+        compile: bool = False,
         label_smoothing: float = 0.0,
         optimizer: OptimizerCallable = torch.optim.SGD,
         scheduler: LRSchedulerCallable | None = None,
@@ -70,7 +81,13 @@ class ImageClassifier(HookNameMixin, LightningModule):
             raise ConfigError(f"model.label_smoothing must be in [0, 1), got {label_smoothing}")
         if class_names is not None and len(class_names) != num_classes:
             raise ConfigError(f"{len(class_names)} class_names for num_classes={num_classes}")
-        self.save_hyperparameters()
+        if test_time_shift < 0:
+            raise ConfigError(f"model.test_time_shift must be >= 0, got {test_time_shift}")
+        # How to evaluate and whether to compile are the run's choice, not the trained model's: left out of the
+        # checkpoint, so a test of any checkpoint takes them from its own config.
+        self.save_hyperparameters(ignore=["test_time_shift", "compile"])
+        self.test_time_shift = test_time_shift
+        self.use_compile = compile  # not ``self.compile``: that is nn.Module's own method
         if callable(self.hparams.net):
             self.hparams.net = net_spec(self.hparams.net)
         for key in ("optimizer", "scheduler"):
@@ -88,6 +105,8 @@ class ImageClassifier(HookNameMixin, LightningModule):
         self.optimizer = optimizer
         self.scheduler = scheduler
         self.example_input_array = torch.zeros(1, *input_shape)
+        # The compiled callable, kept outside the module's children so the state_dict keys stay the network's.
+        self._compiled_net: Any = None
 
         self.train_metrics = LossAndAccuracy()
         self.val_loss = MeanMetric()
@@ -104,6 +123,9 @@ class ImageClassifier(HookNameMixin, LightningModule):
         return list(names) if names else [str(i) for i in range(self.hparams.num_classes)]
 
     def setup(self, stage: str) -> None:
+        if self.use_compile and self._compiled_net is None:
+            # The strategy's device: the module itself is only moved there after this hook.
+            object.__setattr__(self, "_compiled_net", compile_net(self.net, self.trainer.strategy.root_device))
         datamodule = self.trainer.datamodule
         train_set = getattr(datamodule, "train_set", None)
         if stage == "fit" and train_set is not None and datamodule.hparams.get("batch_size"):
@@ -112,14 +134,18 @@ class ImageClassifier(HookNameMixin, LightningModule):
     def forward(self, x: Tensor) -> Tensor:
         if self.hparams.channels_last and x.ndim == 4:
             x = x.contiguous(memory_format=torch.channels_last)
+        if self._compiled_net is not None:
+            return self._compiled_net(x)
         return self.net(x)
 
     def _logits(self, x: Tensor) -> Tensor:
-        """The network's logits; when evaluating with ``test_time_flip``, the log of the mean softmax of each image
-        and its mirror image (garments are left-right symmetric), which costs a second forward pass."""
-        if self.training or not self.hparams.test_time_flip:
+        """The network's logits; when evaluating with ``test_time_flip`` or ``test_time_shift``, the log of the
+        mean softmax over the views of each image (garments are left-right symmetric and roughly centred), one
+        forward pass a view."""
+        if self.training or not (self.hparams.test_time_flip or self.test_time_shift):
             return self(x)
-        return ((self(x).softmax(dim=1) + self(x.flip(-1)).softmax(dim=1)) / 2).log()
+        views = test_time_views(x, self.hparams.test_time_flip, self.test_time_shift)
+        return torch.stack([self(view).softmax(dim=1) for view in views]).mean(dim=0).log()
 
     def _step(self, batch: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
         """Loss, logits and class-index targets; probability targets (one-hot) are scored by their argmax."""
