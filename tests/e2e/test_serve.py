@@ -7,9 +7,12 @@ The three servers start together while the next model trains: most of a server's
 
 import csv
 import json
+import os
 import shutil
+import signal
 import struct
 import tempfile
+import time
 import zlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -243,3 +246,23 @@ def test_page_in_a_real_browser_shows_the_class(served: Served, tmp_path: Path) 
         assert browser.find_element(By.ID, "error").text == ""
     finally:
         browser.quit()
+
+
+def test_sigterm_stops_every_process_of_the_server(servers: dict[str, Served]) -> None:
+    """``kill PID`` stops the command and the HTTP and inference processes LitServe started (last: it ends a
+    server the tests above used)."""
+    process = servers["csv_rgb"].server.process
+    os.kill(process.pid, signal.SIGTERM)
+    assert process.wait(timeout=30) == 0
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and group_alive(process.pid):
+        time.sleep(0.2)
+    assert not group_alive(process.pid)
+
+
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True

@@ -2,8 +2,11 @@
 
 ``POST /predict`` takes an image upload and answers its top-k classes as JSON, ``GET /health`` says whether the
 workers are up, and ``/`` is a page to try the model in a browser. Settings: ``configs/serve/default.yaml``.
-Everything (settings, the model, the port) is checked before any worker starts.
+Everything (settings, the model, the port) is checked before any worker starts; Ctrl-C or SIGTERM stops it.
 """
+
+import signal
+from types import FrameType
 
 from litfashion.serve.model import ServedModel
 from litfashion.serve.server import API_PATH, build_server
@@ -24,6 +27,7 @@ def main(argv: list[str]) -> None:
         f"POST {API_PATH} with an image in the field 'file', GET /health; Ctrl-C stops",
         flush=True,
     )
+    signal.signal(signal.SIGTERM, _interrupt)
     server.run(
         host=settings.host,
         port=settings.port,
@@ -31,3 +35,9 @@ def main(argv: list[str]) -> None:
         log_level=settings.log_level,
         generate_client_file=False,
     )
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    """``kill PID`` (SIGTERM) stops the server as Ctrl-C does: LitServe stops its HTTP and inference processes on
+    a KeyboardInterrupt only, and would otherwise leave them running without it."""
+    raise KeyboardInterrupt
