@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from litfashion.errors import WriteError
+from litfashion.errors import WriteError, in_chain
 
 
 def describe(err: OSError) -> str:
@@ -46,21 +46,10 @@ def atomic_open(path: str | Path, mode: str = "wb", what: str = "file", **kwargs
     except BaseException as err:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
-        cause = os_error_in(err)
+        cause = in_chain(err, OSError)
         if cause is not None:
             raise WriteError(f"cannot write {what} {path}: {describe(cause)}") from err
         raise
-
-
-def os_error_in(err: BaseException) -> OSError | None:
-    """The ``OSError`` behind ``err``: torch's zip writer reports a failed write as a ``RuntimeError`` raised
-    while handling it."""
-    seen: BaseException | None = err
-    while seen is not None:
-        if isinstance(seen, OSError):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    return None
 
 
 def atomic_write_text(path: str | Path, text: str, what: str = "file") -> None:

@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 from lightning.pytorch import Trainer
 
-from litfashion.errors import LitFashionError
+from litfashion.errors import LitFashionError, in_chain
 
 CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
 # Branches of a jsonargparse Union error that only say "it is not the other type either".
@@ -45,12 +45,7 @@ def help_hint(argv: Sequence[str]) -> str:
 
 def project_error(err: BaseException) -> LitFashionError | None:
     """The LitFashionError behind ``err``: jsonargparse wraps errors raised while it builds classes."""
-    seen: BaseException | None = err
-    while seen is not None:
-        if isinstance(seen, LitFashionError):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    return None
+    return in_chain(err, LitFashionError)
 
 
 def unwrap_worker_message(err: BaseException) -> str:

@@ -1,5 +1,20 @@
 """Errors that the CLI reports as one clear line instead of a traceback."""
 
+from typing import TypeVar
+
+E = TypeVar("E", bound=BaseException)
+
+
+def in_chain(err: BaseException, kind: type[E]) -> E | None:
+    """The first ``kind`` among ``err`` and the errors it was raised from or while handling: libraries wrap
+    (jsonargparse around a class's own error, torch's zip writer around a failed write)."""
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(seen, kind):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
 
 class LitFashionError(Exception):
     """Bad input found before any work starts: config, data, images or checkpoints."""

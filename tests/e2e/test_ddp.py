@@ -4,7 +4,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from litfashion.cli import main, make_cli
 from litfashion.models import ImageClassifier
 from tests.helpers.in_process import in_folder
 from tests.helpers.paths import CONFIGS
-from tests.helpers.process import with_repo_importable
+from tests.helpers.process import start
 from tests.helpers.tensorboard_events import scalars
 
 pytestmark = pytest.mark.slow  # two processes each import, join a process group and train
@@ -43,16 +42,7 @@ TIMEOUT_S = 240
 
 def run_ddp(*args: str, cwd: Path, source: Path) -> tuple[int, str]:
     """``litfashion ARGS`` in its own process group, so that a hang kills every rank and fails the test."""
-    env = with_repo_importable({**os.environ, "PYTHONUNBUFFERED": "1", "LITFASHION_FASHION_MNIST_DIR": str(source)})
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "litfashion", *args],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    proc = start(*args, cwd=cwd, source=source, start_new_session=True)
     try:
         output, _ = proc.communicate(timeout=TIMEOUT_S)
         deadline = time.monotonic() + 30

@@ -1,11 +1,9 @@
 """Faults where a process is what is tested: SIGTERM from outside (a cluster preempting the job), under DDP, and
 SIGKILL at random moments while checkpoints are written. The in-process rows are in tests/unit/test_fault_table.py."""
 
-import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,24 +14,12 @@ from litfashion.cli import main
 from tests.e2e.test_ddp import DDP_FIT, run_ddp
 from tests.helpers.commands import tutorial_on_cpu
 from tests.helpers.in_process import in_folder
-from tests.helpers.process import with_repo_importable
+from tests.helpers.process import start
 
 pytestmark = pytest.mark.slow
 
 FOREVER = tutorial_on_cpu("fit", "--trainer.max_epochs", "100000", "--data.init_args.shuffle", "true")
 CHECKPOINTS = Path("lightning_logs/version_0/checkpoints")
-
-
-def start(args: list[str], cwd: Path, source: Path) -> subprocess.Popen:
-    env = with_repo_importable({**os.environ, "PYTHONUNBUFFERED": "1", "LITFASHION_FASHION_MNIST_DIR": str(source)})
-    return subprocess.Popen(
-        [sys.executable, "-m", "litfashion", *args],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
 
 
 def wait_for(path: Path, proc: subprocess.Popen, timeout: float = 120) -> None:
@@ -46,7 +32,7 @@ def wait_for(path: Path, proc: subprocess.Popen, timeout: float = 120) -> None:
 def test_sigterm_writes_a_checkpoint_exits_143_and_names_the_resume_command(
     tmp_path: Path, tiny_source: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    proc = start(FOREVER, tmp_path, tiny_source)
+    proc = start(*FOREVER, cwd=tmp_path, source=tiny_source)
     try:
         wait_for(tmp_path / CHECKPOINTS / "last.ckpt", proc)
         proc.send_signal(signal.SIGTERM)
@@ -92,7 +78,7 @@ def test_sigkill_while_checkpoints_are_written_never_leaves_a_broken_one(tmp_pat
     moments = random.Random(0)
     for kill in range(3):
         args = FOREVER + every_step + (["--ckpt_path", "last"] if kill else [])
-        proc = start(args, tmp_path, tiny_source)
+        proc = start(*args, cwd=tmp_path, source=tiny_source)
         try:
             wait_for(tmp_path / CHECKPOINTS / "last.ckpt", proc)
             time.sleep(moments.uniform(0.2, 1.5))

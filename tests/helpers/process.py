@@ -5,6 +5,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from tests.helpers.paths import REPO
 
@@ -32,6 +33,16 @@ def litfashion(
     if check and proc.returncode != 0:
         raise AssertionError(f"litfashion {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
     return proc
+
+
+def start(*args: str, cwd: Path, source: Path, **popen: Any) -> subprocess.Popen:
+    """``python -m litfashion ARGS`` started in ``cwd`` on the FashionMNIST files in ``source``, its output piped
+    (stderr into stdout), for the tests that signal or wait on the process."""
+    env = with_repo_importable({**os.environ, "PYTHONUNBUFFERED": "1", "LITFASHION_FASHION_MNIST_DIR": str(source)})
+    command = [sys.executable, "-m", "litfashion", *args]
+    return subprocess.Popen(
+        command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **popen
+    )
 
 
 CliRunner = Callable[..., subprocess.CompletedProcess]
