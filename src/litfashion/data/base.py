@@ -26,7 +26,15 @@ NOT_HPARAMS = ["train_transforms", "train_augment"]
 
 class ImageDataModule(LightningDataModule):
     """Base of the image data modules; loaders yield ``uint8`` images, which cross to the device as such
-    (a quarter of the bytes of floats) and become floats there."""
+    (a quarter of the bytes of floats) and become floats there. The training loader carries its position in the
+    epoch into checkpoints (``data/resumable.py``).
+
+    Args:
+        train_transforms: Per-sample transforms of ``uint8 [C, H, W]`` training images (augmentations); any
+            switches training to the per-sample path.
+        train_augment: Augmentation of whole training batches on the device after the transfer (e.g.
+            ``BatchAugment``), on a copy of each batch.
+    """
 
     train_set: Dataset | None = None
     val_set: Dataset | None = None
