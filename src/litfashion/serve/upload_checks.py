@@ -54,8 +54,8 @@ class UploadChecks:
         await self.app(scope, _replaying(body, receive), send)
 
     def _too_large(self, size: int | None = None) -> str:
-        found = f"{size} bytes" if size is not None else "more"
-        return f"the upload is {found}, over the limit of {self.max_bytes} bytes (max_upload_bytes)"
+        found = f" ({size} bytes)" if size is not None else ""
+        return f"the upload{found} is over the limit of {self.max_bytes} bytes (max_upload_bytes)"
 
     async def _read_body(self, receive: Receive) -> bytes | None:
         """The whole body, or ``None`` as soon as it passes ``max_bytes`` (a body sent without its length)."""
