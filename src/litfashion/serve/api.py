@@ -35,7 +35,7 @@ class ClassifierAPI(ls.LitAPI):
         self.net = self.model.load_network().to(self.torch_device)
         self.net.requires_grad_(False)
 
-    def decode_request(self, request) -> Tensor | UploadRejected:  # type: ignore[no-untyped-def]
+    def decode_request(self, request) -> Tensor | UploadRejected:
         """The form's ``file`` as a ``uint8`` image (``upload_checks`` made sure there is one). ``request`` has no
         annotation: LitServe would take it for the endpoint's request type, and then not parse the form."""
         upload = request[FIELD]
@@ -63,7 +63,7 @@ class ClassifierAPI(ls.LitAPI):
             probabilities = iter(self.net(batch).softmax(dim=1).cpu())
         return [next(probabilities) if isinstance(item, Tensor) else item for item in inputs]
 
-    def encode_response(self, output: Tensor | UploadRejected) -> Response:  # type: ignore[override]
+    def encode_response(self, output: Tensor | UploadRejected) -> Response:
         if isinstance(output, UploadRejected):
             return JSONResponse({"detail": str(output)}, status_code=output.status)
         probabilities, indices = output.topk(self.top_k)
