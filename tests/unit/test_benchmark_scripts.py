@@ -1,11 +1,12 @@
 """The benchmark scripts' own logic, in-process: the workers they time, the arithmetic of their summaries, and the
-accuracy script on the best config (no timing asserted anywhere). The processes they start are tested in
+time-to-accuracy script on the best config (no timing asserted anywhere). The processes they start are tested in
 tests/e2e/test_benchmark.py and test_whole_job_benchmark.py."""
 
 import json
 import re
 import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -144,27 +145,31 @@ def test_startup_benchmark_reports_medians_of_its_probes(
     }
 
 
-def test_best_config_fits_and_tests_through_the_accuracy_script(
+def test_best_config_fits_and_tests_through_the_time_to_accuracy_script(
     tmp_path: Path, tiny_source: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
-    """The script's fit and test, run by ``litfashion.cli.main`` here instead of a ``litfashion`` process."""
-    accuracy = load_benchmark("accuracy", monkeypatch)
+    """The script's fit, run by ``litfashion.cli.main`` here instead of a ``litfashion`` process, then its test of
+    every epoch's checkpoint, the table and the plot."""
+    script = load_benchmark("time_to_accuracy", monkeypatch)
     in_folder(monkeypatch, tmp_path, tiny_source)
 
-    def in_process(args: list[str], workdir: Path) -> subprocess.CompletedProcess:
-        monkeypatch.chdir(workdir)
-        main(args)
-        return subprocess.CompletedProcess(args, 0)
+    def in_process(command: list[str], **kwargs: object) -> subprocess.CompletedProcess:
+        main(command[3:])  # [python, -m, litfashion, fit, ...]
+        return subprocess.CompletedProcess(command, 0)
 
-    monkeypatch.setattr(accuracy, "litfashion", in_process)
+    monkeypatch.setattr(script, "subprocess", SimpleNamespace(run=in_process, DEVNULL=subprocess.DEVNULL))
     fit_args = ["--trainer.max_epochs", "2", "--trainer.limit_val_batches", "1"]
     best = CONFIGS / "fashion_mnist_best.yaml"
-    accuracy.main(["--configs", str(best), "--seeds", "0", "--workdir", "runs", "--", *fit_args])
+    plot = tmp_path / "curve.png"
+    script.main(["--configs", str(best), "--seeds", "0", "--workdir", "runs", "--plot", str(plot), "--", *fit_args])
     printed = capsys.readouterr().out
-    assert "fashion_mnist_best.yaml seed 0: test/acc" in printed
-    assert "| `configs/fashion_mnist_best.yaml` |" in printed
+    assert re.search(r"\| `configs/fashion_mnist_best.yaml` \| 0 \| \d+ s \| [\d.]+ / [\d.]+ \| [\d.]+% \|", printed)
+    assert "| `configs/fashion_mnist_best.yaml` | mean |" in printed
+    assert plot.stat().st_size > 0
 
-    ckpt = torch.load(tmp_path / "runs" / "fashion_mnist_best" / "seed0" / "checkpoints" / "last.ckpt")
+    run = tmp_path / "runs" / "fashion_mnist_best" / "seed0" / "checkpoints"
+    assert sorted(path.name for path in run.glob("epoch*.ckpt")) == ["epoch000.ckpt", "epoch001.ckpt"]
+    ckpt = torch.load(run / "last.ckpt")
     scheduler = ckpt["lr_schedulers"][0]
     assert scheduler["total_steps"] == 2  # 461 training images (512 less the 10% split): one batch of 512, 2 epochs
     assert scheduler["last_epoch"] == 2  # stepped per batch, to the end of the cycle
