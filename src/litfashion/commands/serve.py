@@ -10,7 +10,7 @@ from types import FrameType
 
 from litfashion.serve.model import ServedModel
 from litfashion.serve.server import API_PATH, build_server
-from litfashion.serve.settings import check_port_free, parse_serve_args
+from litfashion.serve.settings import check_devices, check_port_free, parse_serve_args
 
 
 def main(argv: list[str]) -> None:
@@ -19,6 +19,7 @@ def main(argv: list[str]) -> None:
         model = ServedModel.from_checkpoint(settings.ckpt_path)
     else:
         model = ServedModel.from_export_dir(str(settings.export_dir))
+    check_devices(settings.accelerator, settings.devices)
     check_port_free(settings.host, settings.port)
     server = build_server(model, settings)
     address = f"http://{'[::1]' if settings.host == '::' else settings.host}:{settings.port}"

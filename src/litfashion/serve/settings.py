@@ -6,6 +6,7 @@ import socket
 from dataclasses import dataclass
 from typing import Literal
 
+import torch
 from jsonargparse import ActionConfigFile, ArgumentParser
 
 from litfashion.errors import ConfigError
@@ -119,3 +120,18 @@ def check_port_free(host: str, port: int) -> None:
                 in_use = f"port {port} on {host} is in use by another process: pick another with --port"
                 raise ConfigError(in_use) from None
             raise ConfigError(f"cannot listen on {host}:{port}: {err.strerror}") from None
+
+
+def check_devices(accelerator: str, devices: int | str) -> None:
+    """Fail before any worker starts when the accelerator asked for is not there (LitServe's worker would fail to
+    start and the server wait for it), or has fewer devices than asked for."""
+    available = {
+        "cuda": torch.cuda.device_count(),
+        "mps": int(torch.backends.mps.is_available()),
+    }
+    if accelerator not in available:
+        return
+    if available[accelerator] == 0:
+        raise ConfigError(f"accelerator {accelerator}: no {accelerator} device on this machine (use cpu or auto)")
+    if isinstance(devices, int) and devices > available[accelerator]:
+        raise ConfigError(f"devices {devices}: this machine has {available[accelerator]} {accelerator} device(s)")

@@ -88,3 +88,10 @@ def test_bad_settings(argv: list[str], line: str, capsys: pytest.CaptureFixture)
     found = error_line(argv, capsys)
     assert found.startswith("litfashion serve: error: ")
     assert line in found
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks a machine without a CUDA device")
+def test_an_accelerator_that_is_not_there(exported: Path, capsys: pytest.CaptureFixture) -> None:
+    assert error_line(["--export_dir", str(exported), "--accelerator", "cuda"], capsys) == (
+        "litfashion serve: error: accelerator cuda: no cuda device on this machine (use cpu or auto)"
+    )
