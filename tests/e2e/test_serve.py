@@ -218,7 +218,7 @@ def test_bad_request_gets_a_4xx_and_the_server_stays_up(served: Served, name: st
 
 def test_page_in_a_real_browser_shows_the_class(served: Served, tmp_path: Path) -> None:
     """The page at / in Debian's headless chromium: pick an exported PNG, read the top class shown."""
-    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium import webdriver  # the dev extra's; Debian's chromium and chromium-driver drive it
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
