@@ -134,7 +134,7 @@ class ImageClassifier(HookNameMixin, LightningModule):
     def forward(self, x: Tensor) -> Tensor:
         if self.hparams.channels_last and x.ndim == 4:
             x = x.contiguous(memory_format=torch.channels_last)
-        if self._compiled_net is not None:
+        if self._compiled_net is not None and not torch.jit.is_tracing():  # TensorBoard's graph traces the plain net
             return self._compiled_net(x)
         return self.net(x)
 
