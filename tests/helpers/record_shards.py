@@ -24,7 +24,7 @@ class RecordShards(Callback):
         loader = trainer.train_dataloader
         record = {
             "world_size": trainer.world_size,
-            "sampler": type(loader.sampler.sampler).__name__,  # what the resumable loader's sampler wraps
+            "sampler": type(loader.sampler.sampler).__name__,  # what the resumable loader's SkippingSampler wraps
             "dataset": type(loader.dataset).__name__,
             "collate_fn": loader.collate_fn.__name__,
             "epochs": self.epochs,

@@ -7,7 +7,7 @@ indices (nothing is loaded for them). torch's random state (``RNGStateCheckpoint
 random per-sample transforms of the remaining batches repeat too.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sized
 from itertools import islice
 from typing import Any
 
@@ -15,18 +15,49 @@ import torch
 from torch.utils.data import DataLoader, Dataset, RandomSampler, Sampler, SequentialSampler
 
 
-class ResumableSampler(Sampler[int]):
-    """Wraps the loader's sampler: records the shuffling seed of each epoch and, once, skips a prefix of it.
+class ShuffledSampler(RandomSampler):
+    """A ``RandomSampler`` that records each epoch's seed and can repeat an epoch from it, skipping a prefix once.
 
-    A plain ``RandomSampler`` draws its epoch seed from torch's global generator; this draws it the same way, at
-    the same moment, so a run shuffles exactly as with ``RandomSampler``, and can repeat an epoch's order from the
-    seed alone. Other samplers (sequential, Lightning's ``DistributedSampler``) are deterministic per epoch.
+    The seed is drawn from torch's global generator as ``RandomSampler`` draws it, at the same moment, so a run
+    shuffles exactly as with ``RandomSampler``. Being one, Lightning replaces it with a ``DistributedSampler``
+    under DDP, as it does the plain one.
     """
+
+    def __init__(self, data_source: Sized) -> None:
+        super().__init__(data_source)
+        self.seed: int | None = None
+        self.resume_seed: int | None = None
+        self.skip = 0
+
+    def __iter__(self) -> Iterator[int]:
+        skip, self.skip = self.skip, 0
+        seed, self.resume_seed = self.resume_seed, None
+        if seed is None:
+            seed = int(torch.empty((), dtype=torch.int64).random_().item())
+        self.seed = seed
+        generator = torch.Generator()
+        generator.manual_seed(seed)
+        yield from islice(torch.randperm(len(self.data_source), generator=generator).tolist(), skip, None)
+
+
+class InOrderSampler(SequentialSampler):
+    """A ``SequentialSampler`` that can skip a prefix once."""
+
+    def __init__(self, data_source: Sized) -> None:
+        super().__init__(data_source)
+        self.skip = 0
+
+    def __iter__(self) -> Iterator[int]:
+        skip, self.skip = self.skip, 0
+        return iter(range(skip, len(self.data_source)))
+
+
+class SkippingSampler(Sampler[int]):
+    """Wraps a sampler handed to the loader (Lightning's ``DistributedSampler`` under DDP, deterministic per
+    epoch): skips a prefix once."""
 
     def __init__(self, sampler: Sampler[int]) -> None:
         self.sampler = sampler
-        self.seed: int | None = None
-        self.resume_seed: int | None = None
         self.skip = 0
 
     def __len__(self) -> int:
@@ -39,21 +70,10 @@ class ResumableSampler(Sampler[int]):
 
     def __iter__(self) -> Iterator[int]:
         skip, self.skip = self.skip, 0
-        yield from islice(self._indices(), skip, None)
+        return islice(iter(self.sampler), skip, None)
 
-    def _indices(self) -> Iterator[int]:
-        sampler = self.sampler
-        plain = isinstance(sampler, RandomSampler) and sampler.generator is None and not sampler.replacement
-        if not plain or sampler.num_samples != len(sampler.data_source):
-            yield from sampler
-            return
-        seed, self.resume_seed = self.resume_seed, None
-        if seed is None:
-            seed = int(torch.empty((), dtype=torch.int64).random_().item())
-        self.seed = seed
-        generator = torch.Generator()
-        generator.manual_seed(seed)
-        yield from torch.randperm(len(sampler.data_source), generator=generator).tolist()
+
+SKIPPING = (ShuffledSampler, InOrderSampler, SkippingSampler)
 
 
 class ResumableLoader(DataLoader):
@@ -68,9 +88,9 @@ class ResumableLoader(DataLoader):
         self, dataset: Dataset, *args: Any, sampler: Sampler | None = None, shuffle: bool | None = None, **kwargs: Any
     ) -> None:
         if sampler is None and kwargs.get("batch_sampler") is None:
-            sampler = RandomSampler(dataset) if shuffle else SequentialSampler(dataset)  # type: ignore[arg-type]
-        if sampler is not None and not isinstance(sampler, ResumableSampler):
-            sampler = ResumableSampler(sampler)
+            sampler = ShuffledSampler(dataset) if shuffle else InOrderSampler(dataset)  # type: ignore[arg-type]
+        elif sampler is not None and not isinstance(sampler, SKIPPING):
+            sampler = SkippingSampler(sampler)
         super().__init__(dataset, *args, sampler=sampler, **kwargs)
         self._taken = 0
         self._resume_at = 0
@@ -93,8 +113,7 @@ class ResumableLoader(DataLoader):
 
     def state_dict(self) -> dict[str, Any]:
         """The epoch's shuffling seed and the batches the training loop has taken in it."""
-        sampler = self.sampler if isinstance(self.sampler, ResumableSampler) else None
-        return {"seed": sampler.seed if sampler is not None else None, "taken": self._taken}
+        return {"seed": getattr(self.sampler, "seed", None), "taken": self._taken}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Resume inside the epoch the state was taken in; a state at an epoch's end or start needs nothing (the
@@ -102,7 +121,8 @@ class ResumableLoader(DataLoader):
         taken = int(state_dict.get("taken", 0))
         if taken <= 0 or taken >= len(self):
             return
-        if isinstance(self.sampler, ResumableSampler):
+        if isinstance(self.sampler, ShuffledSampler):
             self.sampler.resume_seed = state_dict.get("seed")
+        if isinstance(self.sampler, SKIPPING):
             self.sampler.skip = taken * (self.batch_size or 1)
         self._resume_at = taken
