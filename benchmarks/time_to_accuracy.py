@@ -44,7 +44,7 @@ def plot(results: dict[str, list[dict]], path: Path) -> None:
     for (label, acc), style in zip(ANCHORS.items(), [":", "--", "-.", (0, (1, 3))], strict=True):
         ax.axhline(acc, color="gray", linestyle=style, linewidth=1, label=f"{label} (published) {acc}%")
     ax.set(xlabel="seconds since the fit started", ylabel="test accuracy (%)", ylim=(88, 97.5))
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="upper left", fontsize=8)
     fig.savefig(path, dpi=120)
 
 
