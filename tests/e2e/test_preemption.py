@@ -1,5 +1,5 @@
-"""Faults where a process is what is tested: SIGTERM from outside (a cluster preempting the job), under DDP, and
-SIGKILL at random moments while checkpoints are written. The in-process rows are in tests/unit/test_fault_table.py."""
+"""Faults where a process is what is tested: SIGTERM from outside (a cluster preempting the job) and SIGKILL at
+random moments while checkpoints are written. The in-process rows are in tests/unit/test_fault_table.py."""
 
 import random
 import signal
@@ -11,7 +11,6 @@ import pytest
 import torch
 
 from litfashion.cli import main
-from tests.e2e.test_ddp import DDP_FIT, run_ddp
 from tests.helpers.commands import tutorial_on_cpu
 from tests.helpers.in_process import in_folder
 from tests.helpers.process import start
@@ -52,20 +51,6 @@ def test_sigterm_writes_a_checkpoint_exits_143_and_names_the_resume_command(
     until = stopped["epoch"] + 2
     main([*FOREVER, "--trainer.max_epochs", str(until), "--ckpt_path", "last"])
     assert torch.load(tmp_path / CHECKPOINTS / "last.ckpt", weights_only=True)["epoch"] == until - 1
-
-
-def test_sigterm_under_ddp_stops_every_rank_with_143(tmp_path: Path, tiny_source: Path) -> None:
-    status, output = run_ddp(
-        *DDP_FIT,
-        "--trainer.max_epochs", "3",
-        "--trainer.callbacks+", "tests.helpers.signals.SignalAtStep",
-        "--trainer.callbacks.step", "5",
-        cwd=tmp_path,
-        source=tiny_source,
-    )  # fmt: skip
-    assert status == 143, output[-3000:]
-    assert "Interrupted by SIGTERM at step 6" in output
-    assert torch.load(tmp_path / CHECKPOINTS / "interrupted.ckpt", weights_only=True)["global_step"] == 6
 
 
 def test_sigkill_while_checkpoints_are_written_never_leaves_a_broken_one(tmp_path: Path, tiny_source: Path) -> None:

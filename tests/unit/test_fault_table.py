@@ -12,6 +12,7 @@ import torch
 
 from litfashion.cli import main
 from tests.helpers.commands import tutorial_on_cpu
+from tests.helpers.in_process import lightning_messages
 from tests.helpers.small_disk import FILLER, can_mount, fill, remount, small_disk
 
 # 512 tiny samples, batch 64: 8 steps an epoch; 3 epochs end at step 24.
@@ -152,14 +153,20 @@ def run(args: list[str], capsys: pytest.CaptureFixture) -> tuple[int, list[str]]
 @pytest.mark.slow
 @pytest.mark.parametrize("fault", FAULTS, ids=lambda f: f.name)
 def test_a_fault_stops_with_one_line_and_keeps_the_last_good_checkpoint(
-    fault: Fault, workdir: Path, capsys: pytest.CaptureFixture, caplog: pytest.LogCaptureFixture, request
+    fault: Fault,
+    workdir: Path,
+    capsys: pytest.CaptureFixture,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
 ) -> None:
+    logged = lightning_messages(monkeypatch, caplog)
     if fault.disk:
         request.getfixturevalue("mountable")
     with small_disk(workdir / DISK, fault.disk) if fault.disk else _nothing():
         status, errors = run(fault.args, capsys)
         assert status == fault.status
-        text = errors[0] if fault.status != 143 else caplog.text
+        text = errors[0] if fault.status != 143 else logged.text
         if fault.status != 143:
             assert len(errors) == 1, errors
         for words in fault.line:
