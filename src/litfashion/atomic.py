@@ -40,7 +40,7 @@ def atomic_open(path: str | Path, mode: str = "wb", what: str = "file", **kwargs
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(temporary, 0o666 & ~_umask())
+        os.chmod(temporary, 0o666 & ~UMASK)  # mkstemp creates 0600; the target gets the usual mode
         os.replace(temporary, path)
         _fsync_folder(path.parent)
     except BaseException as err:
@@ -57,11 +57,15 @@ def atomic_write_text(path: str | Path, text: str, what: str = "file") -> None:
         handle.write(text)
 
 
-def _umask() -> int:
-    """The process's umask (only readable by setting it): a temporary file is created 0600, the target is not."""
+def _read_umask() -> int:
+    """The process's umask (only readable by setting it), read once at import: setting it per write would race
+    with files other threads create meanwhile (TensorBoard's writer)."""
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+UMASK = _read_umask()
 
 
 def _fsync_folder(folder: Path) -> None:

@@ -2,6 +2,7 @@
 kept (the last good checkpoint loads; resuming finishes the run). Faults that need a process of their own (SIGTERM
 from outside, DDP, SIGKILL during a write) are in tests/e2e/test_preemption.py; the sweep's in its own tests."""
 
+import contextlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -163,7 +164,7 @@ def test_a_fault_stops_with_one_line_and_keeps_the_last_good_checkpoint(
     logged = lightning_messages(monkeypatch, caplog)
     if fault.disk:
         request.getfixturevalue("mountable")
-    with small_disk(workdir / DISK, fault.disk) if fault.disk else _nothing():
+    with small_disk(workdir / DISK, fault.disk) if fault.disk else contextlib.nullcontext():
         status, errors = run(fault.args, capsys)
         assert status == fault.status
         text = errors[0] if fault.status != 143 else logged.text
@@ -221,11 +222,3 @@ def test_config_yaml_on_a_full_disk_is_not_written_half(
         assert status == 2 and len(errors) == 1
         assert "cannot write config disk/config.yaml: no space left on the device (ENOSPC)" in errors[0]
         assert os.listdir(workdir / DISK) == [FILLER]
-
-
-class _nothing:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
