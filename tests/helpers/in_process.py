@@ -38,5 +38,6 @@ def lightning_messages(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptur
     """
     for name in ("lightning.fabric", "lightning.pytorch"):
         monkeypatch.setattr(logging.getLogger(name), "propagate", True)
+        caplog.set_level(logging.INFO, logger=name)  # as Lightning sets it, whatever an earlier test set
     caplog.set_level(logging.INFO)
     return caplog

@@ -3,6 +3,7 @@ time-to-accuracy script on the best config (no timing asserted anywhere). The pr
 tests/e2e/test_benchmark.py and test_whole_job_benchmark.py."""
 
 import json
+import logging
 import re
 import subprocess
 from pathlib import Path
@@ -16,6 +17,12 @@ from litfashion.data import FashionMNISTDataModule
 from tests.helpers.benchmarks import load_benchmark
 from tests.helpers.in_process import in_folder
 from tests.helpers.paths import CONFIGS
+
+
+@pytest.fixture(autouse=True)
+def lightning_log_level_kept(caplog: pytest.LogCaptureFixture) -> None:
+    """step_overhead's main quiets Lightning's logger for its timings; the tests after these need it as it was."""
+    caplog.set_level(logging.getLogger("lightning.pytorch").level, logger="lightning.pytorch")
 
 
 def test_the_tutorial_floor_and_bare_lightning_workers_learn_the_same_model(
