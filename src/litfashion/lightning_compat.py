@@ -18,13 +18,21 @@ Checked against lightning 2.6.6 and tensorboard 2.20:
 - Lightning's rule for which training steps a logger writes (``logs_this_step``): the same test as
   ``_LoggerConnector.should_update_logs``, from public Trainer state, so the training loss is logged (a device sync
   on a GPU) only at the steps Lightning would write.
+- ``Trainer._signal_connector`` and the ``signal_handlers`` of its SIGTERM handler (``sigterm_without_broadcast``):
+  under DDP, Lightning's SIGTERM handler runs ``dist.broadcast`` inside the signal handler, which can meet the
+  collective the interrupted step was in and hang every rank (seen once in three 2-process runs). The handler that
+  replaces it only marks the trainer, as ``trainer.received_sigterm`` reads it; the loop's own broadcast from rank
+  zero at the start of each step then stops every rank at the same step. No public way to set the mark exists.
 - ``_PrefetchDataFetcher`` fetches no batch ahead from a loader with a length (``data/resumable.py`` relies on it to
   count the batches the loop took): behaviour, not an import; ``tests/e2e/test_resume.py`` would catch a change.
 """
 
+import signal
+from types import FrameType
 from typing import Any
 
 from lightning.pytorch import Callback, Trainer
+from lightning.pytorch.utilities.rank_zero import rank_prefixed_message, rank_zero_info
 
 
 class CheckpointHparamsMixin:
@@ -61,3 +69,22 @@ def logs_this_step(trainer: Trainer) -> bool:
     if every == 0:
         return False
     return (trainer.global_step + 1) % every == 0 or trainer.should_stop
+
+
+def sigterm_without_broadcast(trainer: Trainer) -> None:
+    """Under DDP, swaps Lightning's SIGTERM notifier (installed when the fit starts) for one that does no collective:
+    it marks the trainer and passes the signal on to the ranks this process launched, as Lightning's does."""
+    composed = signal.getsignal(signal.SIGTERM)
+    handlers = getattr(composed, "signal_handlers", None)
+    connector = trainer._signal_connector
+    if trainer.world_size < 2 or not isinstance(handlers, list):
+        return
+
+    def notify(signum: int, frame: FrameType | None) -> None:
+        rank_zero_info(rank_prefixed_message(f"Received SIGTERM: {signum}", trainer.local_rank))
+        if not connector.received_sigterm and trainer.strategy.launcher is not None:
+            trainer.strategy.launcher.kill(signum)
+        connector.received_sigterm = True
+
+    notifier = connector._sigterm_notifier_fn
+    composed.signal_handlers = [notify if handler == notifier else handler for handler in handlers]

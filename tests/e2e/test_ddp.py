@@ -181,6 +181,27 @@ def test_nan_loss_on_one_rank_stops_every_rank(tmp_path: Path, tiny_source: Path
     assert torch.load(tmp_path / last, weights_only=True)["global_step"] == 2
 
 
+def test_sigterm_stops_every_rank_at_the_same_step_with_143(tmp_path: Path, tiny_source: Path) -> None:
+    """SIGTERM to rank zero (as a launcher or scheduler sends it) at step 5, passed on to rank 1: both stop at the
+    start of step 6, write one interrupted.ckpt and exit 143, in every repeat (Lightning's own handler broadcast
+    from inside the signal handler and could hang)."""
+    returncode, output = run_ddp(
+        *DDP_FIT,
+        "--trainer.max_epochs", "3",
+        "--trainer.callbacks+", "tests.helpers.signals.SignalAtStep",
+        "--trainer.callbacks.step", "5",
+        cwd=tmp_path,
+        source=tiny_source,
+    )  # fmt: skip
+    assert returncode == 143, output[-4000:]
+    interrupted = Path("lightning_logs/version_0/checkpoints/interrupted.ckpt")
+    assert output.count(f"Interrupted by SIGTERM at step 6 (epoch 1); checkpoint written to {interrupted}") == 1
+    assert "Traceback" not in output
+    ckpt = torch.load(tmp_path / interrupted, weights_only=True)
+    assert ckpt["global_step"] == 6
+    assert ckpt["loops"]["fit_loop"]["state_dict"]["combined_loader"][0]["taken"] == 2  # 4 steps an epoch a rank
+
+
 CNN = '{"class_path": "litfashion.models.CNN", "init_args": {"channels": [4, 8]}}'
 
 

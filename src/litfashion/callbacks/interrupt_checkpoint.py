@@ -9,12 +9,15 @@ from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from lightning.pytorch.utilities.rank_zero import rank_zero_info
 
+from litfashion.lightning_compat import sigterm_without_broadcast
+
 
 class CheckpointOnInterrupt(Callback):
     """Writes ``filename`` next to the run's other checkpoints when training is interrupted.
 
     Lightning catches ``KeyboardInterrupt`` (Ctrl-C) and, after its own SIGTERM handler, raises
-    ``SIGTERMException`` at the end of the step (every DDP rank at the same step); both reach ``on_exception``.
+    ``SIGTERMException`` at the end of the step (every DDP rank at the same step: ``sigterm_without_broadcast``);
+    both reach ``on_exception``.
     Only these save: after other errors (a NaN loss, a full disk) the weights or the disk may be broken, and the
     last good checkpoint is the one to keep. The checkpoint carries the loader's position and the RNG states, so
     resuming from it continues where training stopped; ``--ckpt_path last`` takes it when it is the newest.
@@ -28,6 +31,9 @@ class CheckpointOnInterrupt(Callback):
         self.filename = filename
         self.path: Path | None = None
         self.command: Sequence[str] | None = None
+
+    def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        sigterm_without_broadcast(trainer)
 
     def on_exception(self, trainer: Trainer, pl_module: LightningModule, exception: BaseException) -> None:
         if not isinstance(exception, (KeyboardInterrupt, SIGTERMException)) or trainer.state.fn != TrainerFn.FITTING:
