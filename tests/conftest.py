@@ -1,14 +1,12 @@
-"""Shared fixtures: the tiny synthetic FashionMNIST, and running the CLI in a folder, in-process or as a process."""
+"""Shared fixtures: the tiny synthetic FashionMNIST, and running the CLI in a folder, in-process."""
 
 import os
 from pathlib import Path
-from subprocess import CompletedProcess
 
 import pytest
 
 from tests.helpers.fashion_data import write_fashion_mnist
 from tests.helpers.in_process import in_folder
-from tests.helpers.process import CliRunner, litfashion
 
 # One thread per process, set before anything imports torch, inherited by the processes tests start: the tests'
 # models are tiny, where a second thread only adds hand-off costs, and the two cores are shared with those processes.
@@ -24,13 +22,3 @@ def tiny_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def workdir(tmp_path: Path, tiny_source: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """``tmp_path`` as the current folder with the tiny dataset as the source: ``main([...])`` runs there."""
     return in_folder(monkeypatch, tmp_path, tiny_source)
-
-
-@pytest.fixture
-def run_cli(tmp_path: Path, tiny_source: Path) -> CliRunner:
-    """``litfashion`` as a process in ``tmp_path`` with the tiny dataset as the local source (``source=`` overrides)."""
-
-    def run(*args: str, source: Path | None = tiny_source, **kwargs) -> CompletedProcess:
-        return litfashion(*args, cwd=tmp_path, source=source, **kwargs)
-
-    return run

@@ -1,9 +1,6 @@
 """Ctrl-C: SIGINT to a training process writes a checkpoint and exits without a traceback."""
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -11,22 +8,15 @@ import pytest
 import torch
 
 from tests.helpers.commands import tutorial_on_cpu
+from tests.helpers.forked import start
 
 FIT = tutorial_on_cpu("fit")
 
 
 @pytest.mark.slow
 def test_ctrl_c_writes_a_checkpoint_and_exits(tmp_path: Path, tiny_source: Path) -> None:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "LITFASHION_FASHION_MNIST_DIR": str(tiny_source)}
     checkpoints = tmp_path / "lightning_logs/version_0/checkpoints"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "litfashion", *FIT, "--trainer.max_epochs", "100000"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    proc = start(*FIT, "--trainer.max_epochs", "100000", cwd=tmp_path, source=tiny_source)
     try:
         deadline = time.monotonic() + 120
         while not (checkpoints / "last.ckpt").exists():  # training has started

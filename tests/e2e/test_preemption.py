@@ -3,7 +3,6 @@ random moments while checkpoints are written. The in-process rows are in tests/u
 
 import random
 import signal
-import subprocess
 import time
 from pathlib import Path
 
@@ -12,8 +11,8 @@ import torch
 
 from litfashion.cli import main
 from tests.helpers.commands import tutorial_on_cpu
+from tests.helpers.forked import Forked, start
 from tests.helpers.in_process import in_folder
-from tests.helpers.process import start
 
 pytestmark = pytest.mark.slow
 
@@ -21,7 +20,7 @@ FOREVER = tutorial_on_cpu("fit", "--trainer.max_epochs", "100000", "--data.init_
 CHECKPOINTS = Path("lightning_logs/version_0/checkpoints")
 
 
-def wait_for(path: Path, proc: subprocess.Popen, timeout: float = 120) -> None:
+def wait_for(path: Path, proc: Forked, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while not path.exists():
         assert proc.poll() is None and time.monotonic() < deadline, "training did not start"

@@ -10,8 +10,8 @@ import torch
 
 from litfashion.cli import main
 from tests.helpers.commands import tutorial_on_cpu
+from tests.helpers.forked import start
 from tests.helpers.in_process import lightning_messages
-from tests.helpers.process import CliRunner
 from tests.helpers.tensorboard_events import scalars_by_step
 
 # 512 samples / batch 64 = 8 steps an epoch; the kill lands in epoch 1, after epoch 0's last.ckpt.
@@ -63,7 +63,7 @@ def restores_determinism(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 @pytest.mark.parametrize("network", NETWORKS)
 def test_sigkilled_run_resumes_bit_for_bit(
     network: str,
-    run_cli: CliRunner,
+    tiny_source: Path,
     workdir: Path,
     restores_determinism: None,
     monkeypatch: pytest.MonkeyPatch,
@@ -74,14 +74,15 @@ def test_sigkilled_run_resumes_bit_for_bit(
     args = [*ARGS, *NETWORKS[network]]
     main([*args, "--trainer.logger.init_args.save_dir", "straight"])
 
-    killed = run_cli(
+    killed = start(
         *args,
         "--trainer.logger.init_args.save_dir", "resumed",
         "--trainer.callbacks+", "tests.helpers.sigkill.SigkillAtStep",
         "--trainer.callbacks.step", str(KILL_AT_STEP),
-        check=False,
+        cwd=workdir,
+        source=tiny_source,
     )  # fmt: skip
-    assert killed.returncode == -signal.SIGKILL
+    assert killed.wait(timeout=300) == -signal.SIGKILL, killed.communicate()[0]
     run_dir = workdir / "resumed" / "lightning_logs" / "version_0"
     assert torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 8
 

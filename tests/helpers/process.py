@@ -3,7 +3,6 @@
 import os
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +42,3 @@ def start(*args: str, cwd: Path, source: Path, **popen: Any) -> subprocess.Popen
     return subprocess.Popen(
         command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **popen
     )
-
-
-CliRunner = Callable[..., subprocess.CompletedProcess]

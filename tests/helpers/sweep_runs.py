@@ -1,9 +1,6 @@
 """The tiny sweep (configs/sweeps/tiny.yaml) as a user runs it, and what its study holds: shared by the sweep tests
 that start it as a process (signals, killed workers) or in this one."""
 
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -11,7 +8,8 @@ import optuna
 from optuna.storages.journal import JournalFileBackend, JournalStorage
 from optuna.trial import TrialState
 
-from tests.helpers.paths import REPO
+from tests.helpers import forked
+from tests.helpers.forked import Forked
 
 LR = "model.init_args.optimizer.init_args.lr"
 CHOICES = [1e-9, 0.5, 0.3, 0.2]
@@ -26,17 +24,12 @@ def journal_study(workdir: Path, name: str = "tiny") -> optuna.Study:
     return optuna.load_study(study_name=name, storage=storage)
 
 
-def start(workdir: Path, source: Path, *args: str) -> subprocess.Popen:
-    """The sweep in its own process group, as a terminal runs it (Ctrl-C reaches the whole group); ``tests`` is
-    importable in it (for test callbacks in ``fit_args``)."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "LITFASHION_FASHION_MNIST_DIR": str(source), "PYTHONPATH": str(REPO)}
-    command = [sys.executable, "-m", "litfashion", *TINY, *args]
-    return subprocess.Popen(
-        command, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
-    )
+def start(workdir: Path, source: Path, *args: str) -> Forked:
+    """The sweep in its own process group, as a terminal runs it (Ctrl-C reaches the whole group)."""
+    return forked.start(*TINY, *args, cwd=workdir, source=source, merge_stderr=False, new_session=True)
 
 
-def wait_for_running_trial(workdir: Path, proc: subprocess.Popen, timeout: float = LIMIT) -> optuna.trial.FrozenTrial:
+def wait_for_running_trial(workdir: Path, proc: Forked, timeout: float = LIMIT) -> optuna.trial.FrozenTrial:
     """The first trial seen RUNNING with its run folder set, i.e. inside its fit (the journal is read again only
     when it grows)."""
     deadline = time.monotonic() + timeout
