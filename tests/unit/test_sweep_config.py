@@ -124,7 +124,7 @@ BAD = {
     "float for an int": (
         {"data.init_args.batch_size": {"type": "float", "low": 16, "high": 64}},
         "space entry data.init_args.batch_size (value 16.0)",
-        "Expected a <class 'int'>",
+        "data.batch_size: Expected a int. Got value: 16.0",
     ),
     "string choice for a list": (
         {"model.init_args.net.init_args.hidden_sizes": {"type": "categorical", "choices": [[256], "wide"]}},

@@ -9,8 +9,8 @@ from typing import Literal
 import torch
 from jsonargparse import ActionConfigFile, ArgumentParser
 
+from litfashion.error_report import condense
 from litfashion.errors import ConfigError
-from litfashion.sweep.config import condense
 
 
 @dataclass

@@ -17,6 +17,7 @@ import yaml
 from jsonargparse import ActionConfigFile, ArgumentParser
 
 from litfashion.atomic import describe
+from litfashion.error_report import condense
 from litfashion.errors import ConfigError
 
 # --- The sweep YAML: what to search, how, and where the study and its runs live; parsed like every config.
@@ -193,23 +194,6 @@ def _config_file(argv: list[str]) -> str:
         elif arg.startswith("--config="):
             found = arg.split("=", 1)[1]
     return found
-
-
-NOISE = (
-    "Does not validate against",
-    "Subtypes:",
-    "Errors:",
-    "Given value type:",
-    "Given value:",
-    "- Expected a <class 'NoneType'>",
-)
-
-
-def condense(message: str) -> str:
-    """jsonargparse's nested, multi-line complaint as one line: its innermost meaningful parts."""
-    lines = [line.strip() for line in message.strip().splitlines()]
-    kept = [line.removeprefix("- ") for line in lines if line and not line.startswith(NOISE)]
-    return " ".join(kept)
 
 
 def check_settings(settings: SweepConfig) -> None:

@@ -23,13 +23,12 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 from optuna.trial import TrialState
 
 from litfashion.cli import LitFashionCLI, make_cli
-from litfashion.error_report import project_error
+from litfashion.error_report import condense, project_error
 from litfashion.errors import ConfigError, LitFashionError
 from litfashion.quiet import quiet_third_party
 from litfashion.sweep.config import (
     SweepConfig,
     boundary_values,
-    condense,
     fit_argument,
     suggest,
 )

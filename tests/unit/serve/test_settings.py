@@ -79,7 +79,10 @@ def test_a_port_in_use(exported: Path, capsys: pytest.CaptureFixture) -> None:
         (["--export_dir", "x", "--port", "80"], "port must be in 1024..65535 (LitServe's range), got 80"),
         (["--export_dir", "x", "--batch_timeout", "40"], "batch_timeout must be >= 0 and below timeout (30.0), got 40"),
         (["--export_dir", "x", "--max_batch_size", "0"], "max_batch_size must be >= 1, got 0"),
-        (["--export_dir", "x", "--host", "example.org"], 'key "host": Expected a typing.Literal'),
+        (
+            ["--export_dir", "x", "--host", "example.org"],
+            "host: Expected a Literal['127.0.0.1', '0.0.0.0', '::']. Got value: example.org",
+        ),
         (["--export_dir", "x", "--max_batch", "4"], "unrecognized arguments: --max_batch 4"),
     ],
     ids=["no model", "two models", "port", "batch_timeout", "max_batch_size", "host", "unknown flag"],
