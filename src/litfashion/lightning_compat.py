@@ -20,7 +20,7 @@ Checked against lightning 2.6.6 and tensorboard 2.20:
   on a GPU) only at the steps Lightning would write.
 - ``Trainer._signal_connector`` and the ``signal_handlers`` of its SIGTERM handler (``sigterm_without_broadcast``):
   under DDP, Lightning's SIGTERM handler runs ``dist.broadcast`` inside the signal handler, which can meet the
-  collective the interrupted step was in and hang every rank (seen once in three 2-process runs). The handler that
+  collective the interrupted step was in and hang every rank (docs/faults.md). The handler that
   replaces it only marks the trainer, as ``trainer.received_sigterm`` reads it; the loop's own broadcast from rank
   zero at the start of each step then stops every rank at the same step. No public way to set the mark exists.
 - ``_PrefetchDataFetcher`` fetches no batch ahead from a loader with a length (``data/resumable.py`` relies on it to
