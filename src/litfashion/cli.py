@@ -8,12 +8,12 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from jsonargparse import Namespace, lazy_instance
+from jsonargparse import Namespace, add_instantiator, lazy_instance
 from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch import Callback, LightningDataModule, LightningModule, Trainer
 from lightning.pytorch.callbacks import BasePredictionWriter, Checkpoint, EarlyStopping, ModelCheckpoint, ProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
-from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.loggers import Logger, TensorBoardLogger
 from lightning.pytorch.plugins.io import CheckpointIO
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from lightning.pytorch.utilities.rank_zero import rank_zero_info
@@ -36,7 +36,7 @@ from litfashion.callbacks.progress_bar import MetricsProgressBar
 from litfashion.callbacks.save_config import AtomicSaveConfig
 from litfashion.checkpoint_io import AtomicCheckpointIO
 from litfashion.config_paths import absolute_paths
-from litfashion.errors import ConfigError
+from litfashion.errors import ConfigError, in_chain
 from litfashion.lightning_compat import CheckpointHparamsMixin, instantiate_trainer
 from litfashion.models.legacy_hparams import upgrade_hparams
 from litfashion.no_profiler import NoProfiler
@@ -108,7 +108,10 @@ class LitFashionCLI(CheckpointHparamsMixin, LightningCLI):
     ) -> None:
         self._only_subcommand = only_subcommand
         self._command = list(command)
+        self._command_parser: LightningArgumentParser | None = None
         LitFashionCLI.current = self
+        for built in (Callback, Logger):
+            add_instantiator(error_report.report_build_errors, built, subclasses=True)
         super().__init__(*args, **kwargs)
 
     def subcommands(self) -> dict[str, set[str]]:  # type: ignore[override]
@@ -119,6 +122,7 @@ class LitFashionCLI(CheckpointHparamsMixin, LightningCLI):
         return everything
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        self._command_parser = parser
         # jsonargparse skips a link whose data module lacks the attribute or whose model lacks the parameter,
         # so tasks without classes (the linear regression) share this CLI (tests/unit/models/test_linear_regression.py).
         for attribute in ("input_shape", "num_classes", "class_names"):
@@ -172,14 +176,25 @@ class LitFashionCLI(CheckpointHparamsMixin, LightningCLI):
         self.config = self.parser.parse_object({self.config.subcommand: {"model": hparams}}, self.config)
 
     def instantiate_classes(self) -> None:
-        """A check failing while the configured classes and the Trainer are built is bad input, reported as the
-        setting and the check's words; a ``LitFashionError`` inside keeps its own message."""
+        """A check failing while a callback or logger is built is bad input, reported as its setting and the
+        check's words (``error_report.report_build_errors`` builds them and keeps the arguments)."""
         try:
             super().instantiate_classes()
-        except (MisconfigurationException, ValueError) as err:
-            if error_report.project_error(err) is not None:
+        except (error_report.BuildError, ValueError) as raised:  # jsonargparse wraps one in a list's ValueError
+            err = in_chain(raised, error_report.BuildError)
+            if err is None:
                 raise
-            raise ConfigError(error_report.construction_error(err)) from err
+            line = error_report.setting_error(self._config_key(err), err.cls.__init__, err.arguments, err.error)
+            raise ConfigError(line) from err.error
+
+    def _config_key(self, err: error_report.BuildError) -> str:
+        """Where the class that refused its arguments is configured (two ``ModelCheckpoint`` differ in them)."""
+        if issubclass(err.cls, Logger):
+            return "trainer.logger"
+        section = self._section(self.config)
+        keys = [key for key, cls in CALLBACKS.items() if cls is err.cls]
+        matching = [key for key in keys if section[key].as_dict() == err.arguments]
+        return next(iter(matching or keys), f"trainer.callbacks ({err.cls.__name__})")
 
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
         """Check the built model against the checkpoint and its optimizer settings before the Trainer exists; no
@@ -194,7 +209,23 @@ class LitFashionCLI(CheckpointHparamsMixin, LightningCLI):
         plugins = _as_list(trainer_config.get("plugins"))
         if not any(isinstance(plugin, CheckpointIO) for plugin in plugins):
             trainer_config["plugins"] = [*plugins, AtomicCheckpointIO()]
-        return instantiate_trainer(self, trainer_config, self._active_callbacks(trainer_config))
+        callbacks = self._active_callbacks(trainer_config)
+        try:
+            return instantiate_trainer(self, trainer_config, callbacks)
+        except (MisconfigurationException, ValueError) as err:
+            if error_report.project_error(err) is not None:
+                raise
+            given = self._section(self.config_init).get("trainer") or {}
+            devices = error_report.DEVICE_SETTINGS
+            raise ConfigError(
+                error_report.setting_error("trainer", Trainer.__init__, dict(given), err, devices)
+            ) from err
+
+    def options(self) -> list[str]:
+        """The flags of the command being parsed (``--trainer.max_epochs``), for the closest to a mistyped one."""
+        parser = self._command_parser
+        keys = parser.get_defaults().keys() if parser is not None else []  # a Namespace: no iteration over keys
+        return [f"--{key}" for key in keys]
 
     def _section(self, config: Namespace) -> Namespace:
         """The running subcommand's part of ``config`` (all of it for ``make_cli(run=False)``)."""
@@ -332,7 +363,7 @@ def main(args: Sequence[str] | None = None) -> None:
     except SIGTERMException:
         raise SystemExit(SIGTERM_EXIT_STATUS) from None
     except Exception as err:
-        line = error_report.one_line(err, argv) if target is None else _project_line(err)
+        line = error_report.one_line(err, argv, _options()) if target is None else _project_line(err)
         if line is None and isinstance(err, OSError) and err.errno in WRITE_ERRNOS:
             line = f"cannot write {_failed_path(err)}: {describe(err)}"
         if line is None:
@@ -341,6 +372,10 @@ def main(args: Sequence[str] | None = None) -> None:
         if isinstance(err, argparse.ArgumentError):
             print(error_report.help_hint(argv), file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def _options() -> list[str]:
+    return [] if LitFashionCLI.current is None else LitFashionCLI.current.options()
 
 
 def _project_line(err: BaseException) -> str | None:

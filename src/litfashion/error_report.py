@@ -3,8 +3,8 @@
 Three kinds reach ``cli.main``: the project's own ``LitFashionError`` (possibly re-raised by torch from a
 DataLoader worker, wrapped in the worker's traceback), jsonargparse's ``ArgumentError`` (a config file that
 does not parse, a mistyped flag, a value of the wrong type), and the checks Lightning runs while the Trainer,
-its callbacks, loggers and strategy are built (``MisconfigurationException``, ``ValueError``). Anything else
-is a bug, and keeps its traceback.
+its callbacks and loggers are built (``MisconfigurationException``, ``ValueError``), which the CLI catches where it
+builds them and reports with ``setting_error``. Anything else is a bug, and keeps its traceback.
 """
 
 import argparse
@@ -12,13 +12,12 @@ import difflib
 import importlib
 import inspect
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import yaml
-from lightning.pytorch import Trainer
+from lightning.fabric.utilities.exceptions import MisconfigurationException
 
 from litfashion.errors import LitFashionError, in_chain
 
@@ -27,13 +26,14 @@ CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
 NOT_THE_ALTERNATIVE = re.compile(r"Expected a <class '(NoneType|bool)'>|is abstract|Expected an instantiatable class")
 
 
-def one_line(err: BaseException, argv: Sequence[str]) -> str | None:
-    """What to print after ``litfashion: error:``; None for an error that is not bad input (a bug)."""
+def one_line(err: BaseException, argv: Sequence[str], options: Sequence[str] = ()) -> str | None:
+    """What to print after ``litfashion: error:``; None for an error that is not bad input (a bug). ``options``:
+    the command's flags, for the closest ones to a mistyped flag."""
     project = project_error(err)
     if project is not None:
         return unwrap_worker_message(project)
     if isinstance(err, argparse.ArgumentError):
-        return parse_error(err, argv)
+        return parse_error(err, argv, options)
     return None
 
 
@@ -61,7 +61,7 @@ def unwrap_worker_message(err: BaseException) -> str:
 # --- jsonargparse: config files and flags -------------------------------------------------------------------
 
 
-def parse_error(err: argparse.ArgumentError, argv: Sequence[str]) -> str:
+def parse_error(err: argparse.ArgumentError, argv: Sequence[str], options: Sequence[str] = ()) -> str:
     message = str(err.message if err.message is not None else err)
     if message.startswith("Problems parsing config"):
         broken = broken_config_file(argv)
@@ -70,7 +70,7 @@ def parse_error(err: argparse.ArgumentError, argv: Sequence[str]) -> str:
     unknown = re.match(r"unrecognized arguments: (.*)", message, re.S)
     if unknown:
         flags = [a for a in unknown.group(1).split() if a.startswith("-")] or unknown.group(1).split()[:1]
-        return f"unknown option {' '.join(flags)}{close_matches(flags[0], _parser_options(err))}"
+        return f"unknown option {' '.join(flags)}{close_matches(flags[0], options)}"
     return condense(message)
 
 
@@ -96,7 +96,9 @@ def broken_config_file(argv: Sequence[str]) -> str | None:
 
 def condense(message: str) -> str:
     """jsonargparse's multi-line report (``Parser key "k":``, the Union's branches, ``Given value:``) as one line:
-    the key, and the innermost reason of the branch that applies."""
+    the key, and the innermost reason of the branch that applies. jsonargparse (4.53) puts the key and a Union's
+    branches only in this text: its errors are plain ``TypeError``/``ValueError``, a Union keeps only its first
+    branch as ``__cause__``, and it has no setting for the format."""
     lines = [line.rstrip() for line in message.splitlines() if line.strip()]
     key = re.match(r'Parser key "([^"]+)":\s*(.*)', lines[0]) if lines else None
     if key is None:
@@ -159,20 +161,6 @@ def close_matches(word: str, candidates: Sequence[str], cutoff: float = 0.75) ->
     return f"; did you mean {' or '.join(found)}?" if found else ""
 
 
-def _parser_options(err: BaseException) -> list[str]:
-    """Every flag of the innermost parser that raised ``err`` (for close matches)."""
-    frames = []
-    seen: BaseException | None = err
-    while seen is not None:  # a subcommand's parser raised it first; the main parser re-raised it
-        frames += _frames(seen)
-        seen = seen.__cause__
-    parsers = [f.f_locals["self"] for f in frames if isinstance(f.f_locals.get("self"), argparse.ArgumentParser)]
-    if not parsers:
-        return []
-    # argparse keeps its actions in the private ``_actions``; it is the only list of a parser's flags.
-    return [option for action in parsers[-1]._actions for option in action.option_strings]
-
-
 def _init_parameters(class_path: str) -> list[str]:
     module_name, _, name = class_path.rpartition(".")
     try:
@@ -184,34 +172,45 @@ def _init_parameters(class_path: str) -> list[str]:
 
 # --- Lightning: building the Trainer, its callbacks, loggers and strategy -----------------------------------
 
-
-def _frames(err: BaseException) -> Iterator[FrameType]:
-    tb = err.__traceback__
-    while tb is not None:
-        yield tb.tb_frame
-        tb = tb.tb_next
+# The Trainer's settings Lightning checks together when it picks the device, the strategy and the precision: a
+# message that names none of them ("No supported gpu backend found!") is about those the user changed.
+DEVICE_SETTINGS = ("accelerator", "strategy", "devices", "num_nodes", "precision", "plugins", "sync_batchnorm")
 
 
-def construction_error(err: BaseException) -> str:
-    """``SETTING: message``, the setting found from the object being built and the words of the message."""
-    frames = list(_frames(err))
+class BuildError(Exception):
+    """A class the config names refused its arguments: which class, with which arguments (``report_build_errors``)."""
+
+    def __init__(self, cls: type, arguments: dict[str, Any], error: BaseException) -> None:
+        super().__init__(f"{cls.__name__}: {error}")
+        self.cls, self.arguments, self.error = cls, arguments, error
+
+
+def report_build_errors(class_type: type, *args: Any, **kwargs: Any) -> Any:
+    """A jsonargparse instantiator: builds the class as the default one does; a check the arguments fail
+    (Lightning's ``MisconfigurationException``, a ``ValueError``) comes out as a ``BuildError`` that keeps them."""
+    try:
+        return class_type(*args, **kwargs)
+    except (MisconfigurationException, ValueError) as err:
+        if project_error(err) is not None:
+            raise
+        raise BuildError(class_type, kwargs, err) from err
+
+
+def setting_error(
+    prefix: str, function: Any, given: dict[str, Any], err: BaseException, among: Sequence[str] = ()
+) -> str:
+    """``PREFIX.SETTING: message``: the parameters of ``function`` the message names; else those in ``given``
+    (``among`` them, if set) that differ from their defaults, with their values; else the prefix alone."""
     message = _tidy(str(err))
-    trainer_frame = next((f for f in frames if isinstance(f.f_locals.get("self"), Trainer)), None)
-    if trainer_frame is not None:
-        prefix, defaults = "trainer", _defaults(Trainer.__init__)
-    else:
-        group = next(
-            (f.f_locals["key"] for f in reversed(frames) if f.f_code.co_name == "group_instantiate_class"), None
-        )
-        built = next((f.f_locals["self"] for f in reversed(frames) if f.f_code.co_name == "__init__"), None)
-        if built is None:
-            return message
-        prefix = group or type(built).__name__
-        defaults = _defaults(type(built).__init__)
+    defaults = _defaults(function)
     named = [name for name in defaults if re.search(rf"\b{re.escape(name)}\b", message)]
     if named:
         return f"{', '.join(f'{prefix}.{name}' for name in named)}: {message}"
-    changed = _changed_settings(frames, defaults)
+    changed = {
+        name: value
+        for name, value in given.items()
+        if name in defaults and (not among or name in among) and value != defaults[name]
+    }
     if changed:
         return f"{', '.join(f'{prefix}.{name}={value!r}' for name, value in changed.items())}: {message}"
     return f"{prefix}: {message}"
@@ -221,19 +220,3 @@ def _defaults(function: Any) -> dict[str, Any]:
     parameters = inspect.signature(function).parameters
     keyword = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
     return {name: p.default for name, p in parameters.items() if name != "self" and p.kind in keyword}
-
-
-def _changed_settings(frames: list[FrameType], defaults: dict[str, Any]) -> dict[str, Any]:
-    """The settings, among the arguments of the innermost call that takes any, that differ from their defaults:
-    what the user set that the failing check looked at (``accelerator``, ``devices`` for a missing GPU)."""
-    for frame in reversed(frames):
-        code = frame.f_code
-        arguments = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
-        known = [name for name in arguments if name in defaults]
-        if known:
-            return {
-                name: frame.f_locals[name]
-                for name in known
-                if name in frame.f_locals and frame.f_locals[name] != defaults[name]
-            }
-    return {}

@@ -188,6 +188,27 @@ def test_batch_size_must_be_positive(workdir: Path, capsys: pytest.CaptureFixtur
     )  # fmt: skip
 
 
+def test_a_callback_refusing_its_arguments_is_named_by_where_it_is_configured(
+    workdir: Path, capsys: pytest.CaptureFixture
+) -> None:
+    early_stopping = ["--trainer.callbacks+=EarlyStopping", "--trainer.callbacks.monitor=val/acc"]
+    _fails_cleanly(
+        capsys, workdir, "fit", "--config", TUTORIAL, *early_stopping, "--trainer.callbacks.mode=upward",
+        message="litfashion: error: trainer.callbacks (EarlyStopping).mode: `mode` can be min, max, got upward",
+    )  # fmt: skip
+    _fails_cleanly(
+        capsys, workdir, "fit", "--config", TUTORIAL, "--last_checkpoint.save_top_k=-3",
+        message="litfashion: error: last_checkpoint.save_top_k: Invalid value for save_top_k=-3",
+    )  # fmt: skip
+
+
+def test_a_device_check_names_the_device_settings_given(workdir: Path, capsys: pytest.CaptureFixture) -> None:
+    _fails_cleanly(
+        capsys, workdir, "fit", "--config", TUTORIAL, "--trainer.accelerator=gpu", "--trainer.devices=2",
+        message="litfashion: error: trainer.accelerator='gpu', trainer.devices='2': No supported gpu backend found!",
+    )  # fmt: skip
+
+
 def test_missing_data_without_network(workdir: Path, capsys: pytest.CaptureFixture, monkeypatch) -> None:
     empty = workdir / "empty"
     empty.mkdir()
