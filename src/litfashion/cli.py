@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from jsonargparse import Namespace, add_instantiator, lazy_instance
-from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch import Callback, LightningDataModule, LightningModule, Trainer
 from lightning.pytorch.callbacks import BasePredictionWriter, Checkpoint, EarlyStopping, ModelCheckpoint, ProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
@@ -176,19 +175,22 @@ class LitFashionCLI(CheckpointHparamsMixin, LightningCLI):
         self.config = self.parser.parse_object({self.config.subcommand: {"model": hparams}}, self.config)
 
     def instantiate_classes(self) -> None:
-        """A check failing while a callback or logger is built is bad input, reported as its setting and the
-        check's words (``error_report.report_build_errors`` builds them and keeps the arguments)."""
+        """A check failing while a callback, logger or the Trainer is built is bad input, reported as its setting
+        and the check's words (``error_report.building`` keeps the arguments)."""
         try:
             super().instantiate_classes()
         except (error_report.BuildError, ValueError) as raised:  # jsonargparse wraps one in a list's ValueError
             err = in_chain(raised, error_report.BuildError)
             if err is None:
                 raise
-            line = error_report.setting_error(self._config_key(err), err.cls.__init__, err.arguments, err.error)
+            among = error_report.DEVICE_SETTINGS if err.cls is Trainer else ()
+            line = error_report.setting_error(self._config_key(err), err.cls.__init__, err.arguments, err.error, among)
             raise ConfigError(line) from err.error
 
     def _config_key(self, err: error_report.BuildError) -> str:
         """Where the class that refused its arguments is configured (two ``ModelCheckpoint`` differ in them)."""
+        if err.cls is Trainer:
+            return "trainer"
         if issubclass(err.cls, Logger):
             return "trainer.logger"
         section = self._section(self.config)
@@ -210,16 +212,8 @@ class LitFashionCLI(CheckpointHparamsMixin, LightningCLI):
         if not any(isinstance(plugin, CheckpointIO) for plugin in plugins):
             trainer_config["plugins"] = [*plugins, AtomicCheckpointIO()]
         callbacks = self._active_callbacks(trainer_config)
-        try:
+        with error_report.building(Trainer, dict(self._section(self.config_init).get("trainer") or {})):
             return instantiate_trainer(self, trainer_config, callbacks)
-        except (MisconfigurationException, ValueError) as err:
-            if error_report.project_error(err) is not None:
-                raise
-            given = self._section(self.config_init).get("trainer") or {}
-            devices = error_report.DEVICE_SETTINGS
-            raise ConfigError(
-                error_report.setting_error("trainer", Trainer.__init__, dict(given), err, devices)
-            ) from err
 
     def options(self) -> list[str]:
         """The flags of the command being parsed (``--trainer.max_epochs``), for the closest to a mistyped one."""

@@ -12,7 +12,8 @@ import difflib
 import importlib
 import inspect
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -185,15 +186,22 @@ class BuildError(Exception):
         self.cls, self.arguments, self.error = cls, arguments, error
 
 
-def report_build_errors(class_type: type, *args: Any, **kwargs: Any) -> Any:
-    """A jsonargparse instantiator: builds the class as the default one does; a check the arguments fail
-    (Lightning's ``MisconfigurationException``, a ``ValueError``) comes out as a ``BuildError`` that keeps them."""
+@contextmanager
+def building(cls: type, arguments: dict[str, Any]) -> Iterator[None]:
+    """A check ``arguments`` fail while ``cls`` is built (Lightning's ``MisconfigurationException``, a
+    ``ValueError``) comes out as a ``BuildError`` that keeps them; a ``LitFashionError`` keeps its own message."""
     try:
-        return class_type(*args, **kwargs)
+        yield
     except (MisconfigurationException, ValueError) as err:
         if project_error(err) is not None:
             raise
-        raise BuildError(class_type, kwargs, err) from err
+        raise BuildError(cls, arguments, err) from err
+
+
+def report_build_errors(class_type: type, *args: Any, **kwargs: Any) -> Any:
+    """A jsonargparse instantiator: builds the class as the default one does, ``building`` it."""
+    with building(class_type, kwargs):
+        return class_type(*args, **kwargs)
 
 
 def setting_error(
