@@ -61,7 +61,9 @@ TRAINER_DEFAULTS = {
         TensorBoardLogger, save_dir=".", name="lightning_logs", default_hp_metric=False, log_graph=True
     ),
 }
-# best.ckpt: the best epoch by val/acc; last.ckpt: rewritten after every epoch (what `--ckpt_path last` resumes).
+# best.ckpt: the best epoch by val/acc; last.ckpt: rewritten after every epoch (what `--ckpt_path last` resumes),
+# also an epoch without validation: ModelCheckpoint otherwise saves only after validation when
+# `check_val_every_n_epoch` is not 1, and a fit ending between validations would lose its last epochs.
 CHECKPOINT_DEFAULTS = {
     "checkpoint.monitor": "val/acc",
     "checkpoint.mode": "max",
@@ -72,6 +74,7 @@ CHECKPOINT_DEFAULTS = {
     "last_checkpoint.filename": "last",
     "last_checkpoint.save_top_k": 1,
     "last_checkpoint.every_n_epochs": 1,
+    "last_checkpoint.save_on_train_epoch_end": True,
     "last_checkpoint.enable_version_counter": False,
 }
 

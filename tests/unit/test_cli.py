@@ -235,6 +235,13 @@ def test_without_a_logger_a_second_run_keeps_the_first_runs_files(workdir: Path,
     assert torch.load(workdir / "checkpoints" / "last.ckpt", weights_only=True)["epoch"] == 1
 
 
+def test_last_checkpoint_holds_the_last_epoch_when_it_was_not_validated(workdir: Path) -> None:
+    """Validated every third epoch, a 2-epoch fit is never validated: last.ckpt still holds its second epoch."""
+    cli = make_cli(["fit", "--config", TUTORIAL, *FAST, "--trainer.check_val_every_n_epoch", "3"])
+    last = torch.load(workdir / "lightning_logs" / "version_0" / "checkpoints" / "last.ckpt", weights_only=True)
+    assert (last["epoch"], last["global_step"]) == (1, cli.trainer.global_step)
+
+
 # Missing, unsafe and mismatched checkpoints: test_safe_loading.py; the console script: tests/e2e.
 
 
