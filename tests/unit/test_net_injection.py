@@ -77,7 +77,7 @@ def test_the_yaml_names_the_network_and_the_data_gives_its_shape(in_tmp: Path) -
     assert cli.model.net.head[-1].out_features == 3
     assert cli.model.hparams.net == {
         "class_path": "litfashion.models.CNN",
-        "init_args": {"channels": [4, 8], "blocks_per_stage": 1, "dropout": 0.0},
+        "init_args": {"channels": [4, 8], "blocks_per_stage": 1, "dropout": 0.0, "pool_before_norm": False},
     }
 
 

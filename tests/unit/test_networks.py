@@ -9,6 +9,7 @@ from torch import nn
 
 from litfashion.errors import ConfigError
 from litfashion.models import CNN, TorchvisionNet
+from litfashion.models.cnn import Conv3x3
 
 
 def kinds(module: nn.Sequential) -> list[str]:
@@ -17,7 +18,7 @@ def kinds(module: nn.Sequential) -> list[str]:
 
 def test_cnn_is_conv_bn_relu_blocks_pooled_between_stages() -> None:
     net = CNN((1, 28, 28), 10, channels=(4, 8, 16), blocks_per_stage=2, dropout=0.25)
-    block = ["Conv2d", "BatchNorm2d", "ReLU"]
+    block = ["Conv3x3", "BatchNorm2d", "ReLU"]
     assert kinds(net.features) == [*block, *block, "MaxPool2d", *block, *block, "MaxPool2d", *block, *block]
     assert kinds(net.head) == ["AdaptiveAvgPool2d", "Flatten", "Dropout", "Linear"]
     convs = [m for m in net.features if isinstance(m, nn.Conv2d)]
@@ -28,6 +29,29 @@ def test_cnn_is_conv_bn_relu_blocks_pooled_between_stages() -> None:
     x = torch.rand(2, 1, 28, 28)
     assert net.features(x).shape == (2, 16, 7, 7)  # 28 -> 14 -> 7
     assert net(x).shape == (2, 10)
+
+
+def test_cnn_can_pool_each_stage_before_its_last_norm() -> None:
+    net = CNN((1, 28, 28), 10, channels=(4, 8, 16), blocks_per_stage=2, pool_before_norm=True)
+    block, pooled = ["Conv3x3", "BatchNorm2d", "ReLU"], ["Conv3x3", "MaxPool2d", "BatchNorm2d", "ReLU"]
+    assert kinds(net.features) == [*block, *pooled, *block, *pooled, *block, *block]
+    assert net.features(torch.rand(2, 1, 28, 28)).shape == (2, 16, 7, 7)
+    plain = CNN((1, 28, 28), 10, channels=(4, 8, 16), blocks_per_stage=2)
+    assert [t.shape for t in net.state_dict().values()] == [t.shape for t in plain.state_dict().values()]
+
+
+@pytest.mark.parametrize("size", [1, 3])
+def test_conv3x3_on_a_one_pixel_map_is_the_plain_convolution(size: int) -> None:
+    """On a 1x1 map the convolution runs as a matrix product: the same output and gradients as ``nn.Conv2d``."""
+    torch.manual_seed(0)
+    conv, plain = Conv3x3(8, 6), nn.Conv2d(8, 6, kernel_size=3, padding=1, bias=False)
+    plain.load_state_dict(conv.state_dict())
+    x = torch.randn(4, 8, size, size)
+    out, expected = conv(x), plain(x)
+    torch.testing.assert_close(out, expected)
+    out.square().sum().backward()
+    expected.square().sum().backward()
+    torch.testing.assert_close(conv.weight.grad, plain.weight.grad)
 
 
 def test_cnn_takes_rgb_images_of_any_size() -> None:

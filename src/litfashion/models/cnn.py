@@ -3,13 +3,32 @@
 from collections.abc import Sequence
 
 from torch import Tensor, nn
+from torch.nn import functional as F
 
 from litfashion.errors import ConfigError
+
+
+class Conv3x3(nn.Conv2d):
+    """A 3x3 convolution (padding 1) that runs on a 1x1 map, where only its centre weights see the input, as the
+    matrix product it then is: the same result and gradients, without oneDNN's slow path for a kernel larger than
+    its input (the last stage of a five-stage CNN on 28x28 images; BENCHMARKS.md, "Networks")."""
+
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__(in_channels, out_channels, kernel_size=3, padding=1, bias=False)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.shape[-2:] == (1, 1):
+            return F.linear(x.flatten(1), self.weight[:, :, 1, 1])[:, :, None, None]
+        return super().forward(x)
 
 
 class CNN(nn.Module):
     """Per stage ``blocks_per_stage`` x [3x3 conv (no bias) -> BatchNorm -> ReLU], then a 2x2 max-pool after
     every stage but the last (28 -> 14 -> 7 with three stages), then global average pool -> dropout -> linear.
+    With ``pool_before_norm`` a stage's last block pools its convolution's output before the BatchNorm and ReLU,
+    as airbench does: max-pooling commutes with ReLU and with a per-channel increasing affine map, so the network
+    computes nearly the same function (BatchNorm's statistics are taken over the pooled map), with a quarter of
+    the normalization and activation work, which dominates a step on the CPU at 28x28 (BENCHMARKS.md, "Networks").
 
     The global pool makes the head independent of the image size, so the same network takes 28x28 FashionMNIST
     and, through the CSV data module, images at their own size and channel count.
@@ -21,6 +40,7 @@ class CNN(nn.Module):
         channels: Output channels of each stage, one stage each, with a 2x2 max-pool between stages.
         blocks_per_stage: Conv -> BatchNorm -> ReLU blocks in each stage.
         dropout: Dropout probability before the final linear layer, in [0, 1).
+        pool_before_norm: Pool each stage's last convolution output before its BatchNorm and ReLU (above).
     """
 
     def __init__(
@@ -30,6 +50,7 @@ class CNN(nn.Module):
         channels: Sequence[int] = (32, 64, 128),
         blocks_per_stage: int = 1,
         dropout: float = 0.0,
+        pool_before_norm: bool = False,
     ) -> None:
         super().__init__()
         if len(input_shape) != 3:
@@ -44,14 +65,14 @@ class CNN(nn.Module):
         layers: list[nn.Module] = []
         width = input_shape[0]
         for stage, out_channels in enumerate(channels):
-            for _ in range(blocks_per_stage):
-                layers += [
-                    nn.Conv2d(width, out_channels, kernel_size=3, padding=1, bias=False),
-                    nn.BatchNorm2d(out_channels),
-                    nn.ReLU(inplace=True),
-                ]
+            pooled = stage < len(channels) - 1
+            for block in range(blocks_per_stage):
+                layers.append(Conv3x3(width, out_channels))
+                pool_here = pooled and pool_before_norm and block == blocks_per_stage - 1
+                layers += [nn.MaxPool2d(2)] if pool_here else []
+                layers += [nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True)]
                 width = out_channels
-            if stage < len(channels) - 1:
+            if pooled and not pool_before_norm:
                 layers.append(nn.MaxPool2d(2))
         self.features = nn.Sequential(*layers)
         self.head = nn.Sequential(
