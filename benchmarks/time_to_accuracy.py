@@ -19,7 +19,11 @@ from litfashion.cli import make_cli
 
 THRESHOLDS = (90.0, 92.0, 93.0, 94.0)
 ANCHORS = {"2-conv CNN": 93.2, "ResNet-18": 94.9, "ResNet-20, 300 epochs": 95.6, "best reported": 96.9}
-EVERY_EPOCH = ["--checkpoint.save_top_k", "-1", "--checkpoint.filename", "epoch{epoch:03d}"]
+# `checkpoint` keeps every epoch, validated or not, for the test points (on top of the recipe's own last.ckpt).
+EVERY_EPOCH = [
+    *("--checkpoint.monitor", "null", "--checkpoint.save_top_k", "-1", "--checkpoint.filename", "epoch{epoch:03d}"),
+    *("--checkpoint.save_on_train_epoch_end", "true"),
+]
 
 
 def run_seed(config: Path, seed: int, fit_args: list[str]) -> dict:
