@@ -7,6 +7,8 @@ import warnings
 IGNORED_WARNINGS = [
     # TensorBoardLogger's log_graph traces the model with torch.jit, which torch now deprecates.
     (r"`torch\.jit\.trace(_method)?` is deprecated", FutureWarning, r"torch\.jit\._trace"),
+    # The model summary sizes parameters at 32 bits under a mixed precision; the parameters are 32-bit there.
+    (r"Precision .* is not supported by the model summary", UserWarning, r"lightning\.pytorch\.utilities"),
     # Lightning's own pytree helper still uses LeafSpec.
     (r"`isinstance\(treespec, LeafSpec\)` is deprecated", FutureWarning, r"lightning\.pytorch\.utilities\._pytree"),
 ]

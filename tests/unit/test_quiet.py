@@ -3,6 +3,9 @@
 import warnings
 
 import pytest
+from lightning.pytorch import Trainer
+from lightning.pytorch.demos.boring_classes import BoringModel
+from lightning.pytorch.utilities.model_summary import ModelSummary
 from optuna.exceptions import ExperimentalWarning
 
 from litfashion.quiet import quiet_third_party
@@ -56,3 +59,16 @@ def optuna_notices_shown(subcommand: str | None) -> int:
 def test_a_sweep_drops_optuna_s_heartbeat_notices_and_only_a_sweep() -> None:
     assert optuna_notices_shown("sweep") == 0
     assert optuna_notices_shown("fit") == 4
+
+
+def test_the_model_summary_under_mixed_precision_says_nothing_about_its_size_estimate() -> None:
+    """Lightning's summary warns that it sizes bf16-mixed parameters at 32 bits, which they are: dropped."""
+    model = BoringModel()
+    model.trainer = Trainer(precision="bf16-mixed", logger=False, enable_checkpointing=False, enable_progress_bar=False)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.resetwarnings()
+        warnings.simplefilter("always")
+        quiet_third_party("fit")
+        summary = ModelSummary(model)
+    assert summary.total_parameters > 0
+    assert not [w for w in seen if "model summary" in str(w.message)], [str(w.message) for w in seen]

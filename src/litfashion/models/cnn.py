@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 
+import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
@@ -11,13 +12,14 @@ from litfashion.errors import ConfigError
 class Conv3x3(nn.Conv2d):
     """A 3x3 convolution (padding 1) that runs on a 1x1 map, where only its centre weights see the input, as the
     matrix product it then is: the same result and gradients, without oneDNN's slow path for a kernel larger than
-    its input (the last stage of a five-stage CNN on 28x28 images; BENCHMARKS.md, "Networks")."""
+    its input (the last stage of a five-stage CNN on 28x28 images; BENCHMARKS.md, "Networks"). TensorBoard's
+    graph (a trace) shows the plain convolution."""
 
     def __init__(self, in_channels: int, out_channels: int) -> None:
         super().__init__(in_channels, out_channels, kernel_size=3, padding=1, bias=False)
 
     def forward(self, x: Tensor) -> Tensor:
-        if x.shape[-2:] == (1, 1):
+        if not torch.jit.is_tracing() and x.shape[-2:] == (1, 1):
             return F.linear(x.flatten(1), self.weight[:, :, 1, 1])[:, :, None, None]
         return super().forward(x)
 
@@ -27,8 +29,8 @@ class CNN(nn.Module):
     every stage but the last (28 -> 14 -> 7 with three stages), then global average pool -> dropout -> linear.
     With ``pool_before_norm`` a stage's last block pools its convolution's output before the BatchNorm and ReLU,
     as airbench does: max-pooling commutes with ReLU and with a per-channel increasing affine map, so the network
-    computes nearly the same function (BatchNorm's statistics are taken over the pooled map), with a quarter of
-    the normalization and activation work, which dominates a step on the CPU at 28x28 (BENCHMARKS.md, "Networks").
+    computes nearly the same function (BatchNorm's statistics are taken over the pooled map) with a quarter of
+    the normalization and activation work (what that saves a step: BENCHMARKS.md, "Networks").
 
     The global pool makes the head independent of the image size, so the same network takes 28x28 FashionMNIST
     and, through the CSV data module, images at their own size and channel count.
