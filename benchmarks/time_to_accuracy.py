@@ -2,7 +2,8 @@
 ``litfashion fit`` timed from process start to exit, keeping every epoch's checkpoint, then ``litfashion test`` of
 each on the test set at its write time (the last is ``last.ckpt``'s weights), beside published figures (``ANCHORS``).
 
-    python -m benchmarks.time_to_accuracy --configs configs/fashion_mnist_cnn.yaml --seeds 0 1 2 --plot t.png"""
+    python -m benchmarks.time_to_accuracy --configs configs/fashion_mnist_cnn.yaml --seeds 0 1 2 --plot t.png
+    python -m benchmarks.time_to_accuracy --configs configs/fashion_mnist_cnn.yaml,configs/fashion_mnist_strong.yaml"""
 
 import argparse
 import os
@@ -26,10 +27,11 @@ EVERY_EPOCH = [
 ]
 
 
-def run_seed(config: Path, seed: int, fit_args: list[str]) -> dict:
+def run_seed(configs: list[Path], seed: int, fit_args: list[str]) -> dict:
     """The fit's wall seconds, the load average before and after, and (seconds, test %) after every epoch."""
-    run_dir = Path.cwd() / config.stem / f"seed{seed}"
-    common = ["--config", str(config), "--seed_everything", str(seed), "--trainer.enable_progress_bar", "false"]
+    run_dir = Path.cwd() / configs[-1].stem / f"seed{seed}"
+    given = [arg for config in configs for arg in ("--config", str(config))]
+    common = [*given, "--seed_everything", str(seed), "--trainer.enable_progress_bar", "false"]
     fit = ["fit", *common, "--checkpoint.dirpath", str(run_dir / "checkpoints"), *EVERY_EPOCH, *fit_args]
     load, start = os.getloadavg()[0], time.time()
     subprocess.run([sys.executable, "-m", "litfashion", *fit], check=True, stdout=subprocess.DEVNULL)  # stderr shown
@@ -54,19 +56,21 @@ def plot(results: dict[str, list[dict]], path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    absolute = lambda path: Path(path).resolve()  # noqa: E731  (the runs happen in --workdir)
-    parser.add_argument("--configs", nargs="+", type=absolute, default=[REPO / "configs" / "fashion_mnist_cnn.yaml"])
+    # A recipe is a config or a config with overlays, comma-separated; resolved, since the runs happen in --workdir.
+    recipe = lambda text: [Path(path).resolve() for path in text.split(",")]  # noqa: E731
+    default = [[REPO / "configs" / "fashion_mnist_cnn.yaml"]]
+    parser.add_argument("--configs", nargs="+", type=recipe, default=default, help="recipes: A.yaml or A.yaml,B.yaml")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--workdir", type=Path, default=Path("accuracy_runs"), help="runs, data and logs go here")
-    parser.add_argument("--plot", type=absolute, help="PNG of test accuracy against wall time")
+    parser.add_argument("--plot", type=lambda path: Path(path).resolve(), help="PNG of test accuracy against time")
     parser.add_argument("fit_args", nargs="*", help="extra arguments for every fit, after --")
     args = parser.parse_args(argv)
     args.workdir.mkdir(parents=True, exist_ok=True)
     os.chdir(args.workdir)  # the fits and the tests in this process find the same data and runs
     results, rows = {}, []
-    for config in args.configs:
-        name = str(config.relative_to(REPO) if config.is_relative_to(REPO) else config)
-        runs = results[name] = [run_seed(config, seed, args.fit_args) for seed in args.seeds]
+    for configs in args.configs:
+        name = " + ".join(str(c.relative_to(REPO) if c.is_relative_to(REPO) else c) for c in configs)
+        runs = results[name] = [run_seed(configs, seed, args.fit_args) for seed in args.seeds]
         for r in runs:
             times = [next((f"{t:.0f} s" for t, a in r["points"] if a >= x), "-") for x in THRESHOLDS]
             load = "{:.1f} / {:.1f}".format(*r["load"])

@@ -86,7 +86,7 @@ def test_network_epoch_benchmark_runs_every_variant(
     network_epoch.main(args)
     printed = capsys.readouterr().out
     results = json.loads(out.read_text())["results"]
-    assert set(results) == {"mlp", "cnn", "cnn-channels_last"}
+    assert set(results) == set(network_epoch.VARIANTS)
     for variant, figures in results.items():
         assert f"| {variant} |" in printed
         assert len(figures["samples_per_s"]) == 1 and figures["samples_per_s"][0] > 0
@@ -165,16 +165,19 @@ def test_best_config_fits_and_tests_through_the_time_to_accuracy_script(
         return subprocess.CompletedProcess(command, 0)
 
     monkeypatch.setattr(script, "subprocess", SimpleNamespace(run=in_process, DEVNULL=subprocess.DEVNULL))
-    fit_args = ["--trainer.max_epochs", "2", "--trainer.limit_val_batches", "1"]
-    best = CONFIGS / "fashion_mnist_best.yaml"
+    overlay = tmp_path / "two_epochs.yaml"  # a recipe given as a config and an overlay on it
+    overlay.write_text("trainer:\n  max_epochs: 2\n")
+    recipe = f"{CONFIGS / 'fashion_mnist_best.yaml'},{overlay}"
     plot = tmp_path / "curve.png"
-    script.main(["--configs", str(best), "--seeds", "0", "--workdir", "runs", "--plot", str(plot), "--", *fit_args])
+    args = ["--configs", recipe, "--seeds", "0", "--workdir", "runs", "--plot", str(plot)]
+    script.main([*args, "--", "--trainer.limit_val_batches", "1"])
     printed = capsys.readouterr().out
-    assert re.search(r"\| `configs/fashion_mnist_best.yaml` \| 0 \| \d+ s \| [\d.]+ / [\d.]+ \| [\d.]+% \|", printed)
-    assert "| `configs/fashion_mnist_best.yaml` | mean |" in printed
+    name = re.escape(f"`configs/fashion_mnist_best.yaml + {overlay}`")
+    assert re.search(name + r" \| 0 \| \d+ s \| [\d.]+ / [\d.]+ \| [\d.]+% \|", printed), printed
+    assert re.search(name + r" \| mean \|", printed)
     assert plot.stat().st_size > 0
 
-    run = tmp_path / "runs" / "fashion_mnist_best" / "seed0" / "checkpoints"
+    run = tmp_path / "runs" / "two_epochs" / "seed0" / "checkpoints"
     assert sorted(path.name for path in run.glob("epoch*.ckpt")) == ["epoch000.ckpt", "epoch001.ckpt"]
     ckpt = torch.load(run / "last.ckpt")
     scheduler = ckpt["lr_schedulers"][0]

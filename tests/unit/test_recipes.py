@@ -1,0 +1,41 @@
+"""The shipped recipes build what their YAML files say, and the strong overlay changes only the schedule."""
+
+from pathlib import Path
+
+import pytest
+
+from litfashion.cli import make_cli
+from litfashion.models import CNN, MLP
+from tests.helpers.in_process import in_folder
+from tests.helpers.paths import CONFIGS
+
+CNN_RECIPE = ["--config", str(CONFIGS / "fashion_mnist_cnn.yaml")]
+
+
+@pytest.fixture
+def here(tmp_path: Path, tiny_source: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    return in_folder(monkeypatch, tmp_path, tiny_source)
+
+
+def test_the_cnn_recipe_pools_before_its_norms_in_bf16_mixed(here: Path) -> None:
+    cli = make_cli(CNN_RECIPE, run=False)
+    assert isinstance(cli.model.net, CNN)
+    kinds = [type(m).__name__ for m in cli.model.net.features]
+    assert kinds[:4] == ["Conv3x3", "MaxPool2d", "BatchNorm2d", "ReLU"]
+    assert cli.trainer.precision == "bf16-mixed"
+    assert (cli.trainer.max_epochs, cli.trainer.check_val_every_n_epoch) == (10, 5)
+
+
+def test_the_strong_overlay_stretches_the_cnn_recipe_and_changes_nothing_else(here: Path) -> None:
+    recipe = make_cli(CNN_RECIPE, run=False)
+    strong = make_cli([*CNN_RECIPE, "--config", str(CONFIGS / "fashion_mnist_strong.yaml")], run=False)
+    assert (strong.trainer.max_epochs, strong.trainer.check_val_every_n_epoch) == (36, 6)
+    assert strong.model.hparams == recipe.model.hparams
+    assert strong.datamodule.hparams == recipe.datamodule.hparams
+
+
+def test_the_mlp_recipe_trains_in_bf16_mixed(here: Path) -> None:
+    cli = make_cli(["--config", str(CONFIGS / "fashion_mnist_best.yaml")], run=False)
+    assert isinstance(cli.model.net, MLP)
+    assert cli.trainer.precision == "bf16-mixed"
+    assert cli.trainer.max_epochs == 36
