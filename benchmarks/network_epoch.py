@@ -1,7 +1,11 @@
-"""Training speed of the networks in ``litfashion.models``: the CNN beside the tutorial's MLP, and the CNN in
-channels_last memory format, on the real FashionMNIST training images.
+"""Training speed of the networks in ``litfashion.models``: the CNN beside the tutorial's MLP, the CNN in
+channels_last memory format, and the recipes' networks (``configs/fashion_mnist_cnn.yaml``'s five-stage CNN,
+``configs/fashion_mnist_best.yaml``'s 3x1024 MLP) one speed-up at a time: pooling before BatchNorm, bfloat16
+autocast (the Trainer's ``precision: bf16-mixed``), and the plain convolution on the CNN's 1x1 map instead of
+``Conv3x3``'s matrix product, on the real FashionMNIST training images.
 
     python -m benchmarks.network_epoch --batches 20 --repeats 5 --out benchmarks/results/network_epoch.json
+    python -m benchmarks.network_epoch --batch-size 128 --variants cnn5 cnn5-pool_before_norm ...
 
 Each variant trains ``--batches`` batches (after 3 untimed warm-up batches) with SGD (momentum 0.9) over batches
 sliced from images scaled to [0, 1] once up front, as ``whole_job.py``'s floor: the cost of the network's
@@ -13,19 +17,45 @@ import argparse
 import os
 import statistics
 import time
+from collections.abc import Callable
+from functools import partial
 
 import torch
 from torch import nn
 
 from benchmarks import common
 from litfashion.models import CNN, MLP
+from litfashion.models.cnn import Conv3x3
 
 EPOCH_SAMPLES = 60_000
-VARIANTS = {"mlp": (MLP, False), "cnn": (CNN, False), "cnn-channels_last": (CNN, True)}  # (network, channels_last)
+FIVE_STAGES = (32, 64, 128, 256, 512)
+
+
+def plain_convolutions(net: nn.Module) -> nn.Module:
+    """``net`` with every ``Conv3x3`` running ``nn.Conv2d``'s forward, also on a 1x1 map."""
+    for conv in net.modules():
+        if isinstance(conv, Conv3x3):
+            conv.forward = partial(nn.Conv2d.forward, conv)
+    return net
+
+
+cnn5 = partial(CNN, channels=FIVE_STAGES)
+# name -> (network factory, channels_last, bfloat16 autocast)
+VARIANTS: dict[str, tuple[Callable[[], nn.Module], bool, bool]] = {
+    "mlp": (MLP, False, False),
+    "cnn": (CNN, False, False),
+    "cnn-channels_last": (CNN, True, False),
+    "cnn5": (cnn5, True, False),
+    "cnn5-pool_before_norm": (partial(cnn5, pool_before_norm=True), True, False),
+    "cnn5-pool_before_norm-bf16": (partial(cnn5, pool_before_norm=True), True, True),
+    "cnn5-pool_before_norm-bf16-plain_conv": (lambda: plain_convolutions(cnn5(pool_before_norm=True)), True, True),
+    "mlp3x1024": (partial(MLP, hidden_sizes=(1024,) * 3, batch_norm=True, dropout=0.1), False, False),
+    "mlp3x1024-bf16": (partial(MLP, hidden_sizes=(1024,) * 3, batch_norm=True, dropout=0.1), False, True),
+}
 
 
 def samples_per_s(variant: str, images: torch.Tensor, labels: torch.Tensor, args: argparse.Namespace) -> float:
-    network, channels_last = VARIANTS[variant]
+    network, channels_last, bf16 = VARIANTS[variant]
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
     net = network().to(memory_format=memory_format).train()
     optimizer = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
@@ -34,7 +64,9 @@ def samples_per_s(variant: str, images: torch.Tensor, labels: torch.Tensor, args
         if i == warmup:
             start = time.perf_counter()
         lo = (i * size) % (len(images) - size)
-        loss = loss_fn(net(images[lo : lo + size].contiguous(memory_format=memory_format)), labels[lo : lo + size])
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            logits = net(images[lo : lo + size].contiguous(memory_format=memory_format))
+        loss = loss_fn(logits.float(), labels[lo : lo + size])
         loss.backward()
         optimizer.step()
         optimizer.zero_grad()
