@@ -61,9 +61,8 @@ TRAINER_DEFAULTS = {
         TensorBoardLogger, save_dir=".", name="lightning_logs", default_hp_metric=False, log_graph=True
     ),
 }
-# best.ckpt: the best epoch by val/acc; last.ckpt: rewritten after every epoch (what `--ckpt_path last` resumes),
-# also an epoch without validation: ModelCheckpoint otherwise saves only after validation when
-# `check_val_every_n_epoch` is not 1, and a fit ending between validations would lose its last epochs.
+# best.ckpt: the best epoch by val/acc; last.ckpt: rewritten after every epoch and every validation (what
+# `--ckpt_path last` resumes; see `last_saved_at_epoch_end`).
 CHECKPOINT_DEFAULTS = {
     "checkpoint.monitor": "val/acc",
     "checkpoint.mode": "max",
@@ -74,7 +73,6 @@ CHECKPOINT_DEFAULTS = {
     "last_checkpoint.filename": "last",
     "last_checkpoint.save_top_k": 1,
     "last_checkpoint.every_n_epochs": 1,
-    "last_checkpoint.save_on_train_epoch_end": True,
     "last_checkpoint.enable_version_counter": False,
 }
 
@@ -97,6 +95,14 @@ CHECKPOINT_CALLBACKS = ("checkpoint", "last_checkpoint", "interrupt_checkpoint")
 
 # Callbacks Lightning finds by their type in `trainer.callbacks`: never grouped.
 FOUND_BY_TYPE = (Checkpoint, EarlyStopping, ProgressBar, BasePredictionWriter)
+
+
+def last_saved_at_epoch_end(check_val_every_n_epoch: int | None, val_check_interval: float | int | None) -> bool | None:
+    """When validation skips whole epochs, ``last.ckpt`` is written at each epoch's end, where ``ModelCheckpoint``
+    would wait for the next validation (a fit ending between two would lose its last epochs); otherwise ``None``,
+    Lightning's rule: after each validation, mid-epoch ones included."""
+    once_an_epoch = val_check_interval is None or val_check_interval == 1.0
+    return True if check_val_every_n_epoch not in (1, None) and once_an_epoch else None
 
 
 class LitFashionCLI(CheckpointHparamsMixin, LightningCLI):
@@ -132,6 +138,8 @@ class LitFashionCLI(CheckpointHparamsMixin, LightningCLI):
         for key, callback in CALLBACKS.items():
             parser.add_lightning_class_args(callback, key)
         parser.link_arguments("checkpoint.dirpath", "last_checkpoint.dirpath")
+        validation = ("trainer.check_val_every_n_epoch", "trainer.val_check_interval")
+        parser.link_arguments(validation, "last_checkpoint.save_on_train_epoch_end", compute_fn=last_saved_at_epoch_end)
         parser.set_defaults(CHECKPOINT_DEFAULTS)
 
     def parse_arguments(self, parser: LightningArgumentParser, args: Sequence[str] | None) -> None:
