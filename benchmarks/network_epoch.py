@@ -40,6 +40,7 @@ def plain_convolutions(net: nn.Module) -> nn.Module:
 
 
 cnn5 = partial(CNN, channels=FIVE_STAGES)
+mlp3x1024 = partial(MLP, hidden_sizes=(1024,) * 3, batch_norm=True, dropout=0.1)
 # name -> (network factory, channels_last, bfloat16 autocast)
 VARIANTS: dict[str, tuple[Callable[[], nn.Module], bool, bool]] = {
     "mlp": (MLP, False, False),
@@ -49,8 +50,8 @@ VARIANTS: dict[str, tuple[Callable[[], nn.Module], bool, bool]] = {
     "cnn5-pool_before_norm": (partial(cnn5, pool_before_norm=True), True, False),
     "cnn5-pool_before_norm-bf16": (partial(cnn5, pool_before_norm=True), True, True),
     "cnn5-pool_before_norm-bf16-plain_conv": (lambda: plain_convolutions(cnn5(pool_before_norm=True)), True, True),
-    "mlp3x1024": (partial(MLP, hidden_sizes=(1024,) * 3, batch_norm=True, dropout=0.1), False, False),
-    "mlp3x1024-bf16": (partial(MLP, hidden_sizes=(1024,) * 3, batch_norm=True, dropout=0.1), False, True),
+    "mlp3x1024": (mlp3x1024, False, False),
+    "mlp3x1024-bf16": (mlp3x1024, False, True),
 }
 
 

@@ -56,13 +56,13 @@ def plot(results: dict[str, list[dict]], path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    # A recipe is a config or a config with overlays, comma-separated; resolved, since the runs happen in --workdir.
-    recipe = lambda text: [Path(path).resolve() for path in text.split(",")]  # noqa: E731
+    resolved = lambda path: Path(path).resolve()  # noqa: E731  (the runs happen in --workdir)
+    recipe = lambda text: [resolved(path) for path in text.split(",")]  # noqa: E731  (a config and its overlays)
     default = [[REPO / "configs" / "fashion_mnist_cnn.yaml"]]
     parser.add_argument("--configs", nargs="+", type=recipe, default=default, help="recipes: A.yaml or A.yaml,B.yaml")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--workdir", type=Path, default=Path("accuracy_runs"), help="runs, data and logs go here")
-    parser.add_argument("--plot", type=lambda path: Path(path).resolve(), help="PNG of test accuracy against time")
+    parser.add_argument("--plot", type=resolved, help="PNG of test accuracy against wall time")
     parser.add_argument("fit_args", nargs="*", help="extra arguments for every fit, after --")
     args = parser.parse_args(argv)
     args.workdir.mkdir(parents=True, exist_ok=True)

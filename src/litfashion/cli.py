@@ -101,7 +101,7 @@ def last_saved_at_epoch_end(check_val_every_n_epoch: int | None, val_check_inter
     """When validation skips whole epochs, ``last.ckpt`` is written at each epoch's end, where ``ModelCheckpoint``
     would wait for the next validation (a fit ending between two would lose its last epochs); otherwise ``None``,
     Lightning's rule: after each validation, mid-epoch ones included."""
-    once_an_epoch = val_check_interval is None or val_check_interval == 1.0
+    once_an_epoch = val_check_interval is None or (isinstance(val_check_interval, float) and val_check_interval == 1)
     return True if check_val_every_n_epoch not in (1, None) and once_an_epoch else None
 
 

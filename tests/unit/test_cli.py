@@ -11,7 +11,7 @@ from lightning.pytorch.callbacks import Checkpoint, ModelCheckpoint
 
 from litfashion.callbacks import PredictionWriter
 from litfashion.callbacks.interrupt_checkpoint import CheckpointOnInterrupt
-from litfashion.cli import COMMANDS, TENSORBOARD_CALLBACKS, main, make_cli
+from litfashion.cli import COMMANDS, TENSORBOARD_CALLBACKS, last_saved_at_epoch_end, main, make_cli
 from tests.helpers.in_process import in_folder
 from tests.helpers.paths import CONFIGS
 from tests.helpers.tensorboard_events import scalars
@@ -240,6 +240,17 @@ def test_last_checkpoint_holds_the_last_epoch_when_it_was_not_validated(workdir:
     cli = make_cli(["fit", "--config", TUTORIAL, *FAST, "--trainer.check_val_every_n_epoch", "3"])
     last = torch.load(workdir / "lightning_logs" / "version_0" / "checkpoints" / "last.ckpt", weights_only=True)
     assert (last["epoch"], last["global_step"]) == (1, cli.trainer.global_step)
+
+
+@pytest.mark.parametrize(
+    ("every_n_epochs", "interval", "at_epoch_end"),
+    [(3, None, True), (3, 1.0, True), (1, None, None), (None, 100, None), (3, 0.5, None), (3, 1, None)],
+)
+def test_last_checkpoint_waits_for_validation_only_where_every_epoch_has_one(
+    every_n_epochs: int | None, interval: float | int | None, at_epoch_end: bool | None
+) -> None:
+    """An int ``val_check_interval`` counts steps: 1 is a validation every step, not once an epoch."""
+    assert last_saved_at_epoch_end(every_n_epochs, interval) is at_epoch_end
 
 
 # Missing, unsafe and mismatched checkpoints: test_safe_loading.py; the console script: tests/e2e.

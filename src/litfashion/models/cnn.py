@@ -67,15 +67,11 @@ class CNN(nn.Module):
         layers: list[nn.Module] = []
         width = input_shape[0]
         for stage, out_channels in enumerate(channels):
-            pooled = stage < len(channels) - 1
-            for block in range(blocks_per_stage):
-                layers.append(Conv3x3(width, out_channels))
-                pool_here = pooled and pool_before_norm and block == blocks_per_stage - 1
-                layers += [nn.MaxPool2d(2)] if pool_here else []
-                layers += [nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True)]
+            for _ in range(blocks_per_stage):
+                layers += [Conv3x3(width, out_channels), nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True)]
                 width = out_channels
-            if pooled and not pool_before_norm:
-                layers.append(nn.MaxPool2d(2))
+            if stage < len(channels) - 1:  # after the stage, or between its last conv and that block's norm
+                layers.insert(len(layers) - 2 if pool_before_norm else len(layers), nn.MaxPool2d(2))
         self.features = nn.Sequential(*layers)
         self.head = nn.Sequential(
             nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout), nn.Linear(width, num_classes)
