@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from litfashion.cli import main
+from litfashion.cli import main, make_cli
 from litfashion.data import FashionMNISTDataModule
 from tests.helpers.benchmarks import load_benchmark
 from tests.helpers.in_process import in_folder
@@ -156,7 +156,7 @@ def test_best_config_fits_and_tests_through_the_time_to_accuracy_script(
     tmp_path: Path, tiny_source: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
     """The script's fit, run by ``litfashion.cli.main`` here instead of a ``litfashion`` process, then its test of
-    every epoch's checkpoint, the table and the plot."""
+    every ``--test-every``-th epoch's checkpoint and ``last.ckpt``, the table and the plot."""
     script = load_benchmark("time_to_accuracy", monkeypatch)
     in_folder(monkeypatch, tmp_path, tiny_source)
 
@@ -165,11 +165,18 @@ def test_best_config_fits_and_tests_through_the_time_to_accuracy_script(
         return subprocess.CompletedProcess(command, 0)
 
     monkeypatch.setattr(script, "subprocess", SimpleNamespace(run=in_process, DEVNULL=subprocess.DEVNULL))
-    overlay = tmp_path / "two_epochs.yaml"  # a recipe given as a config and an overlay on it
-    overlay.write_text("trainer:\n  max_epochs: 2\n")
+    tested = []
+
+    def test_run(args: list[str]) -> object:
+        tested.append(Path(args[-1]).name)  # --ckpt_path comes last
+        return make_cli(args)
+
+    monkeypatch.setattr(script, "make_cli", test_run)
+    overlay = tmp_path / "three_epochs.yaml"  # a recipe given as a config and an overlay on it
+    overlay.write_text("trainer:\n  max_epochs: 3\n")
     recipe = f"{CONFIGS / 'fashion_mnist_best.yaml'},{overlay}"
     plot = tmp_path / "curve.png"
-    args = ["--configs", recipe, "--seeds", "0", "--workdir", "runs", "--plot", str(plot)]
+    args = ["--configs", recipe, "--seeds", "0", "--workdir", "runs", "--plot", str(plot), "--test-every", "2"]
     script.main([*args, "--", "--trainer.limit_val_batches", "1"])
     printed = capsys.readouterr().out
     name = re.escape(f"`configs/fashion_mnist_best.yaml + {overlay}`")
@@ -177,9 +184,10 @@ def test_best_config_fits_and_tests_through_the_time_to_accuracy_script(
     assert re.search(name + r" \| mean \|", printed)
     assert plot.stat().st_size > 0
 
-    run = tmp_path / "runs" / "two_epochs" / "seed0" / "checkpoints"
-    assert sorted(path.name for path in run.glob("epoch*.ckpt")) == ["epoch000.ckpt", "epoch001.ckpt"]
+    run = tmp_path / "runs" / "three_epochs" / "seed0" / "checkpoints"
+    assert sorted(path.name for path in run.glob("epoch*.ckpt")) == ["epoch001.ckpt"]  # every second epoch
+    assert tested == ["epoch001.ckpt", "last.ckpt"]  # and the recipe's own last.ckpt, the third
     ckpt = torch.load(run / "last.ckpt")
     scheduler = ckpt["lr_schedulers"][0]
-    assert scheduler["total_steps"] == 2  # 461 training images (512 less the 10% split): one batch of 512, 2 epochs
-    assert scheduler["last_epoch"] == 2  # stepped per batch, to the end of the cycle
+    assert scheduler["total_steps"] == 3  # 461 training images (512 less the 10% split): one batch of 512, 3 epochs
+    assert scheduler["last_epoch"] == 3  # stepped per batch, to the end of the cycle

@@ -23,13 +23,13 @@ def test_the_cnn_recipe_pools_before_its_norms_in_bf16_mixed(here: Path) -> None
     kinds = [type(m).__name__ for m in cli.model.net.features]
     assert kinds[:4] == ["Conv3x3", "MaxPool2d", "BatchNorm2d", "ReLU"]
     assert cli.trainer.precision == "bf16-mixed"
-    assert (cli.trainer.max_epochs, cli.trainer.check_val_every_n_epoch) == (10, 5)
+    assert (cli.trainer.max_epochs, cli.trainer.check_val_every_n_epoch) == (16, 8)
 
 
 def test_the_strong_overlay_stretches_the_cnn_recipe_and_changes_nothing_else(here: Path) -> None:
     recipe = make_cli(CNN_RECIPE, run=False)
     strong = make_cli([*CNN_RECIPE, "--config", str(CONFIGS / "fashion_mnist_strong.yaml")], run=False)
-    assert (strong.trainer.max_epochs, strong.trainer.check_val_every_n_epoch) == (36, 6)
+    assert (strong.trainer.max_epochs, strong.trainer.check_val_every_n_epoch) == (48, 8)
     assert strong.model.hparams == recipe.model.hparams
     assert strong.datamodule.hparams == recipe.datamodule.hparams
 
