@@ -189,5 +189,5 @@ def test_best_config_fits_and_tests_through_the_time_to_accuracy_script(
     assert tested == ["epoch001.ckpt", "last.ckpt"]  # and the recipe's own last.ckpt, the third
     ckpt = torch.load(run / "last.ckpt")
     scheduler = ckpt["lr_schedulers"][0]
-    assert scheduler["total_steps"] == 3  # 461 training images (512 less the 10% split): one batch of 512, 3 epochs
+    assert scheduler["total_steps"] == 3  # 461 training images (512 less the 10% split): one batch, 3 epochs
     assert scheduler["last_epoch"] == 3  # stepped per batch, to the end of the cycle
