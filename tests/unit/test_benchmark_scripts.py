@@ -167,11 +167,11 @@ def test_best_config_fits_and_tests_through_the_time_to_accuracy_script(
     monkeypatch.setattr(script, "subprocess", SimpleNamespace(run=in_process, DEVNULL=subprocess.DEVNULL))
     tested = []
 
-    def test_run(args: list[str]) -> object:
+    def recorded_test(args: list[str]) -> object:
         tested.append(Path(args[-1]).name)  # --ckpt_path comes last
         return make_cli(args)
 
-    monkeypatch.setattr(script, "make_cli", test_run)
+    monkeypatch.setattr(script, "make_cli", recorded_test)
     overlay = tmp_path / "three_epochs.yaml"  # a recipe given as a config and an overlay on it
     overlay.write_text("trainer:\n  max_epochs: 3\n")
     recipe = f"{CONFIGS / 'fashion_mnist_best.yaml'},{overlay}"

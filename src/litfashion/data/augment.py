@@ -1,5 +1,7 @@
 """Light augmentation of whole training batches on the device, so the fast batched path stays batched."""
 
+import math
+
 import torch
 from torch import Tensor, nn
 
@@ -81,7 +83,7 @@ class BatchAugment(nn.Module):
         """``[B, 1, H, W]``, True inside each erased sample's rectangle (which lies wholly inside the image)."""
         draw = lambda low, high: low + (high - low) * torch.rand(batch, device=device)  # noqa: E731
         area = height * width * draw(*self.erase_scale)
-        log_ratio = draw(*torch.tensor(self.erase_ratio).log().tolist())
+        log_ratio = draw(math.log(self.erase_ratio[0]), math.log(self.erase_ratio[1]))
         rect_h = (area * log_ratio.exp()).sqrt().round().clamp(1, height)
         rect_w = (area / log_ratio.exp()).sqrt().round().clamp(1, width)
         top = (torch.rand(batch, device=device) * (height - rect_h + 1)).floor()
