@@ -40,6 +40,14 @@ def test_cnn_can_pool_each_stage_before_its_last_norm() -> None:
     assert [t.shape for t in net.state_dict().values()] == [t.shape for t in plain.state_dict().values()]
 
 
+def test_cnn_takes_a_block_count_per_stage() -> None:
+    net = CNN((1, 28, 28), 10, channels=(4, 8, 16), blocks_per_stage=[1, 3, 2], pool_before_norm=True)
+    convs = [m for m in net.features if isinstance(m, nn.Conv2d)]
+    assert [(c.in_channels, c.out_channels) for c in convs] == [(1, 4), (4, 8), (8, 8), (8, 8), (8, 16), (16, 16)]
+    assert kinds(net.features).count("MaxPool2d") == 2
+    assert net(torch.rand(2, 1, 28, 28)).shape == (2, 10)
+
+
 @pytest.mark.parametrize("size", [1, 3])
 def test_conv3x3_on_a_one_pixel_map_is_the_plain_convolution(size: int) -> None:
     """On a 1x1 map the convolution runs as a matrix product: the same output and gradients as ``nn.Conv2d``."""
@@ -67,6 +75,8 @@ def test_cnn_takes_rgb_images_of_any_size() -> None:
         ({"channels": []}, "channels"),
         ({"channels": [8, 0]}, "channels"),
         ({"blocks_per_stage": 0}, "blocks_per_stage"),
+        ({"channels": [8, 16], "blocks_per_stage": [1, 0]}, "blocks_per_stage"),
+        ({"channels": [8, 16], "blocks_per_stage": [1, 2, 1]}, r"one count per stage, got \[1, 2, 1\] for 2 stages"),
         ({"dropout": 1.0}, "dropout"),
         ({"input_shape": [784]}, "input_shape"),
     ],

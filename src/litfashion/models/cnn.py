@@ -40,7 +40,8 @@ class CNN(nn.Module):
             data).
         num_classes: Output logits; passed by ``ImageClassifier``.
         channels: Output channels of each stage, one stage each, with a 2x2 max-pool between stages.
-        blocks_per_stage: Conv -> BatchNorm -> ReLU blocks in each stage.
+        blocks_per_stage: Conv -> BatchNorm -> ReLU blocks in each stage, or one count per stage (e.g.
+            ``[1, 1, 2, 1, 1]``: depth where the maps are small and cheap).
         dropout: Dropout probability before the final linear layer, in [0, 1).
         pool_before_norm: Pool each stage's last convolution output before its BatchNorm and ReLU (above).
     """
@@ -50,24 +51,30 @@ class CNN(nn.Module):
         input_shape: Sequence[int] = (1, 28, 28),
         num_classes: int = 10,
         channels: Sequence[int] = (32, 64, 128),
-        blocks_per_stage: int = 1,
+        blocks_per_stage: int | Sequence[int] = 1,
         dropout: float = 0.0,
         pool_before_norm: bool = False,
     ) -> None:
         super().__init__()
         if len(input_shape) != 3:
             raise ConfigError(f"model.net (CNN): needs images (channels, height, width), got input_shape {input_shape}")
-        if not channels or any(c < 1 for c in channels) or blocks_per_stage < 1 or num_classes < 1:
+        blocks = [blocks_per_stage] * len(channels) if isinstance(blocks_per_stage, int) else list(blocks_per_stage)
+        if not channels or min(*channels, *blocks, num_classes) < 1:
             raise ConfigError(
                 f"model.net (CNN): channels, blocks_per_stage and num_classes must be >= 1, got "
                 f"channels={list(channels)}, blocks_per_stage={blocks_per_stage}, num_classes={num_classes}"
+            )
+        if len(blocks) != len(channels):
+            raise ConfigError(
+                f"model.net (CNN): blocks_per_stage needs one count per stage, got {blocks} for {len(channels)} "
+                f"stages (channels={list(channels)})"
             )
         if not 0.0 <= dropout < 1.0:
             raise ConfigError(f"model.net (CNN): dropout must be in [0, 1), got {dropout}")
         layers: list[nn.Module] = []
         width = input_shape[0]
-        for stage, out_channels in enumerate(channels):
-            for _ in range(blocks_per_stage):
+        for stage, (out_channels, stage_blocks) in enumerate(zip(channels, blocks, strict=True)):
+            for _ in range(stage_blocks):
                 layers += [Conv3x3(width, out_channels), nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True)]
                 width = out_channels
             if stage < len(channels) - 1:  # after the stage, or between its last conv and that block's norm
