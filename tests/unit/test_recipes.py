@@ -34,8 +34,9 @@ def test_the_strong_overlay_stretches_the_cnn_recipe_and_changes_nothing_else(he
     assert strong.datamodule.hparams == recipe.datamodule.hparams
 
 
-def test_the_mlp_recipe_trains_in_bf16_mixed(here: Path) -> None:
+def test_the_mlp_recipe_trains_in_bf16_mixed_and_validates_its_last_epoch_with_the_flip(here: Path) -> None:
     cli = make_cli(["--config", str(CONFIGS / "fashion_mnist_best.yaml")], run=False)
     assert isinstance(cli.model.net, MLP)
     assert cli.trainer.precision == "bf16-mixed"
-    assert cli.trainer.max_epochs == 36
+    assert cli.trainer.max_epochs % cli.trainer.check_val_every_n_epoch == 0
+    assert cli.model.hparams.test_time_flip
