@@ -1,15 +1,20 @@
-"""The shipped recipes build what their YAML files say, and the strong overlay changes only the schedule."""
+"""The shipped recipes build what their YAML files say; the strong overlay changes only the schedule and one stage."""
 
 from pathlib import Path
 
 import pytest
 
-from litfashion.cli import make_cli
+from litfashion.cli import LitFashionCLI, make_cli
 from litfashion.models import CNN, MLP
+from litfashion.models.cnn import Conv3x3
 from tests.helpers.in_process import in_folder
 from tests.helpers.paths import CONFIGS
 
 CNN_RECIPE = ["--config", str(CONFIGS / "fashion_mnist_cnn.yaml")]
+
+
+def conv_widths(cli: LitFashionCLI) -> list[tuple[int, int]]:
+    return [(m.in_channels, m.out_channels) for m in cli.model.net.features if isinstance(m, Conv3x3)]
 
 
 @pytest.fixture
@@ -26,11 +31,19 @@ def test_the_cnn_recipe_pools_before_its_norms_in_bf16_mixed(here: Path) -> None
     assert (cli.trainer.max_epochs, cli.trainer.check_val_every_n_epoch) == (16, 8)
 
 
-def test_the_strong_overlay_stretches_the_cnn_recipe_and_changes_nothing_else(here: Path) -> None:
+def test_the_strong_overlay_deepens_the_14x14_stage_stretches_the_schedule_and_changes_nothing_else(here: Path) -> None:
     recipe = make_cli(CNN_RECIPE, run=False)
     strong = make_cli([*CNN_RECIPE, "--config", str(CONFIGS / "fashion_mnist_strong.yaml")], run=False)
-    assert (strong.trainer.max_epochs, strong.trainer.check_val_every_n_epoch) == (48, 8)
-    assert strong.model.hparams == recipe.model.hparams
+    assert strong.trainer.max_epochs > recipe.trainer.max_epochs
+    assert strong.trainer.max_epochs % strong.trainer.check_val_every_n_epoch == 0
+    assert conv_widths(strong) == [*conv_widths(recipe)[:2], (64, 64), *conv_widths(recipe)[2:]]
+
+    def without_blocks(cli: LitFashionCLI) -> dict:
+        net = {**cli.model.hparams.net, "init_args": dict(cli.model.hparams.net["init_args"])}
+        net["init_args"].pop("blocks_per_stage")
+        return {**cli.model.hparams, "net": net}
+
+    assert without_blocks(strong) == without_blocks(recipe)
     assert strong.datamodule.hparams == recipe.datamodule.hparams
 
 

@@ -4,16 +4,19 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
 from litfashion.cli import main
 from litfashion.errors import ConfigError
+from litfashion.models import CNN
 from litfashion.sweep.config import grid_size, parse_sweep_args, short_names
 from litfashion.sweep.worker import check_space
 from tests.helpers.paths import CONFIGS
 
 TINY = CONFIGS / "sweeps" / "tiny.yaml"
 MLP = CONFIGS / "sweeps" / "fashion_mnist_mlp.yaml"
+CNN_SWEEP = CONFIGS / "sweeps" / "fashion_mnist_cnn.yaml"
 LR = "model.init_args.optimizer.init_args.lr"
 
 
@@ -44,6 +47,20 @@ def test_the_shipped_mlp_sweep_parses(tmp_path: Path, monkeypatch: pytest.Monkey
         "label_smoothing",
     }
     check_space(settings)  # every path and value fits the fit CLI as it is today
+
+
+def test_every_width_and_block_count_of_the_shipped_cnn_sweep_builds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["litfashion"])
+    settings = parse_sweep_args(["--config", str(CNN_SWEEP)])
+    check_space(settings)
+    key = "model.init_args.net.init_args."
+    for channels in settings.space[key + "channels"].choices:
+        for blocks in settings.space[key + "blocks_per_stage"].choices:
+            net = CNN(channels=channels, blocks_per_stage=blocks, pool_before_norm=True)
+            assert net(torch.rand(2, 1, 28, 28)).shape == (2, 10)
 
 
 def test_command_line_flags_override_the_yaml(monkeypatch: pytest.MonkeyPatch) -> None:
