@@ -35,6 +35,7 @@ def test_data_are_seeded_and_follow_the_line() -> None:
     assert noise.abs().max() < 0.5 and 0.05 < noise.std() < 0.15
 
 
+@pytest.mark.slow  # the shipped config's whole fit
 def test_cli_fit_recovers_a_and_b(
     workdir: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
