@@ -41,7 +41,7 @@ class CNN(nn.Module):
         num_classes: Output logits; passed by ``ImageClassifier``.
         channels: Output channels of each stage, one stage each, with a 2x2 max-pool between stages.
         blocks_per_stage: Conv -> BatchNorm -> ReLU blocks in each stage, or one count per stage (e.g.
-            ``[1, 1, 2, 1, 1]``: depth where the maps are small and cheap).
+            ``[1, 2, 1, 1, 1]``: a second convolution at 14x14, as ``configs/fashion_mnist_strong.yaml``).
         dropout: Dropout probability before the final linear layer, in [0, 1).
         pool_before_norm: Pool each stage's last convolution output before its BatchNorm and ReLU (above).
     """
