@@ -2,8 +2,9 @@
 channels_last memory format, and the recipes' networks (``configs/fashion_mnist_cnn.yaml``'s five-stage CNN,
 ``configs/fashion_mnist_best.yaml``'s 3x1024 MLP) one speed-up at a time: pooling before BatchNorm, bfloat16
 autocast (the Trainer's ``precision: bf16-mixed``), the plain convolution on the CNN's 1x1 map instead of
-``Conv3x3``'s matrix product, and a 16-channel first stage (the recipe's network now), on the real FashionMNIST
-training images.
+``Conv3x3``'s matrix product, and a 16-channel first stage (the recipe's network now); the strong overlay's
+network (a second convolution at 14x14) beside three narrower ones there (``strong-48x3``); on the real
+FashionMNIST training images.
 
     python -m benchmarks.network_epoch --batches 20 --repeats 5 --out benchmarks/results/network_epoch.json
     python -m benchmarks.network_epoch --batch-size 128 --variants cnn5 cnn5-pool_before_norm ...
@@ -31,6 +32,7 @@ from litfashion.models.cnn import Conv3x3
 EPOCH_SAMPLES = 60_000
 FIVE_STAGES = (32, 64, 128, 256, 512)
 THIN_FIRST = (16, 64, 128, 256, 512)  # configs/fashion_mnist_cnn.yaml's network since 2026-12-07
+TWO_AT_14 = (1, 2, 1, 1, 1)  # configs/fashion_mnist_strong.yaml's blocks since 2026-12-08
 
 
 def plain_convolutions(net: nn.Module) -> nn.Module:
@@ -53,6 +55,12 @@ VARIANTS: dict[str, tuple[Callable[[], nn.Module], bool, bool]] = {
     "cnn5-pool_before_norm-bf16": (partial(cnn5, pool_before_norm=True), True, True),
     "cnn5-pool_before_norm-bf16-plain_conv": (lambda: plain_convolutions(cnn5(pool_before_norm=True)), True, True),
     "cnn5-pool_before_norm-bf16-thin16": (partial(CNN, channels=THIN_FIRST, pool_before_norm=True), True, True),
+    "strong": (partial(CNN, channels=THIN_FIRST, blocks_per_stage=TWO_AT_14, pool_before_norm=True), True, True),
+    "strong-48x3": (
+        partial(CNN, channels=(16, 48, 128, 256, 512), blocks_per_stage=(1, 3, 1, 1, 1), pool_before_norm=True),
+        True,
+        True,
+    ),
     "mlp3x1024": (mlp3x1024, False, False),
     "mlp3x1024-bf16": (mlp3x1024, False, True),
 }
