@@ -1,4 +1,4 @@
-"""Every kind of network through every subcommand, on RGB 64x64 PNGs read by the CSV data module (a few
+"""Every kind of network through every subcommand, on RGB 32x32 PNGs read by the CSV data module (a few
 batches): fit (with its TensorBoard graph), validate, test, predict from a CSV and from a folder, export, and
 fine-tuning from the export."""
 
@@ -56,7 +56,7 @@ def read_rows(path: Path) -> list[dict[str, str]]:
 @pytest.mark.parametrize("kind", NETWORKS)
 def test_every_subcommand(kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    pngs = write_png_dataset(tmp_path / "pngs", n=24, size=(64, 64), channels=3)
+    pngs = write_png_dataset(tmp_path / "pngs", n=24, size=(32, 32), channels=3)
     net = NETWORKS[kind]
     make_cli(args("fit", net, "fit"))
     run = tmp_path / "fit" / "lightning_logs" / "version_0"
@@ -66,7 +66,7 @@ def test_every_subcommand(kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert events.Tags()["graph"]
 
     reference = ImageClassifier.load_from_checkpoint(last, weights_only=True).eval()
-    assert reference.hparams.input_shape == [3, 64, 64]
+    assert reference.hparams.input_shape == [3, 32, 32]
     images, labels = test_images(pngs)
     with torch.no_grad():
         logits = reference(images)
@@ -87,7 +87,7 @@ def test_every_subcommand(kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyP
     main(["export", "--ckpt_path", str(last), "--out", "exported"])
     meta = json.loads((tmp_path / "exported" / "model.json").read_text())
     assert meta["class_path"] == json.loads(net)["class_path"]
-    assert meta["init_args"]["input_shape"] == [3, 64, 64] and meta["init_args"]["num_classes"] == 3
+    assert meta["init_args"]["input_shape"] == [3, 32, 32] and meta["init_args"]["num_classes"] == 3
     module_name, _, class_name = meta["class_path"].rpartition(".")
     plain = getattr(importlib.import_module(module_name), class_name)(**meta["init_args"])
     plain.load_state_dict(torch.load(tmp_path / "exported" / "model_weights.pth", weights_only=True))
